@@ -1,0 +1,54 @@
+# AIRisk developer commands. `make run` and `make test` are the contract with a new user (see README.md).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements/*.txt | cksum | cut -d' ' -f1)
+CHROMIUM ?= /usr/bin/chromium
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help venv run test lint format migrate bench-oauth bench-users clean
+
+help:
+	@echo "make run    - set up .venv, migrate, seed demo data, serve http://$(HOST):$(PORT) (SQLite by default)"
+	@echo "make test   - ruff + the whole pytest suite (SQLite by default; PostgreSQL when DATABASE_URL says so)"
+	@echo "make lint   - ruff check and format check only"
+
+$(STAMP):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "AIRisk needs Python 3.11; set PYTHON=/path/to/python3.11")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements/dev.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+migrate: $(STAMP)
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
+
+run: migrate
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# Browser tests (marker e2e) need Debian's chromium; without it they are left out and the summary says so.
+test: lint
+	@if [ -x "$(CHROMIUM)" ]; then \
+		$(BIN)/python -m pytest $(PYTEST_ARGS); \
+	else \
+		status=0; $(BIN)/python -m pytest -m "not e2e" $(PYTEST_ARGS) || status=$$?; \
+		echo "NOTE: browser tests (marker e2e) were NOT run: $(CHROMIUM) not found (apt-get install chromium)."; \
+		exit $$status; \
+	fi
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

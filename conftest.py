@@ -1,0 +1,76 @@
+"""Shared fixtures: two companies, their people, API clients and tokens.
+
+Company A is the caller's company in most tests; company B (``other_*``) exists so that every test can
+check that A's credentials never see B's data.
+"""
+
+import pytest
+
+from apps.oauth.services import access_token_issue
+from tests.factories import APIUserFactory, CompanyFactory, GroupFactory, UserFactory
+
+
+@pytest.fixture
+def company(db):
+    return CompanyFactory(name="Acme", slug="acme")
+
+
+@pytest.fixture
+def other_company(db):
+    return CompanyFactory(name="Globex", slug="globex")
+
+
+@pytest.fixture
+def admin_user(company):
+    return UserFactory(company=company, email="admin@acme.example", roles=["admin", "user"])
+
+
+@pytest.fixture
+def plain_user(company):
+    return UserFactory(company=company, email="user@acme.example", roles=["user"])
+
+
+@pytest.fixture
+def other_user(other_company):
+    return UserFactory(company=other_company, email="user@globex.example", roles=["user"])
+
+
+@pytest.fixture
+def group(company):
+    return GroupFactory(company=company, name="Engineering")
+
+
+@pytest.fixture
+def other_group(other_company):
+    return GroupFactory(company=other_company, name="Engineering")
+
+
+@pytest.fixture
+def api_client(company):
+    """Company A's API client (APIUser); ``api_client.plain_secret`` holds its secret."""
+    return APIUserFactory(company=company, name="Acme integration")
+
+
+@pytest.fixture
+def other_api_client(other_company):
+    return APIUserFactory(company=other_company, name="Globex integration")
+
+
+@pytest.fixture
+def generic_token(api_client):
+    return access_token_issue(client=api_client, user=None)[1]
+
+
+@pytest.fixture
+def user_token(api_client, plain_user):
+    return access_token_issue(client=api_client, user=plain_user)[1]
+
+
+@pytest.fixture
+def admin_token(api_client, admin_user):
+    return access_token_issue(client=api_client, user=admin_user)[1]
+
+
+@pytest.fixture
+def other_generic_token(other_api_client):
+    return access_token_issue(client=other_api_client, user=None)[1]

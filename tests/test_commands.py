@@ -1,0 +1,186 @@
+"""The ops commands: success output (human and JSON), and each documented error with nothing written."""
+
+import json
+import uuid
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from apps.accounts.models import ApplicationUser, Group
+from apps.audit.models import AuditEvent
+from apps.companies.models import Company
+from tests.factories import CompanyFactory, UserFactory
+from tests.helpers import run_manage
+
+
+def call(*args) -> str:
+    from io import StringIO
+
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+# create_company
+
+
+def test_create_company_prints_json(db):
+    data = json.loads(call("create_company", "--name", "Acme Corp", "--json"))
+
+    company = Company.objects.get(slug="acme-corp")
+    assert data == {"id": company.pk, "slug": "acme-corp", "name": "Acme Corp"}
+    assert AuditEvent.objects.filter(action="company.created", company=company).exists()
+
+
+def test_create_company_prints_one_human_line(db):
+    out = call("create_company", "--name", "Initech", "--slug", "ini")
+
+    assert out.strip().count("\n") == 0
+    assert "ini" in out and Company.objects.filter(slug="ini", name="Initech").exists()
+
+
+def test_create_company_rejects_duplicate_slug(db):
+    CompanyFactory(slug="acme")
+
+    with pytest.raises(CommandError, match="slug"):
+        call("create_company", "--name", "Other", "--slug", "acme")
+    assert Company.objects.count() == 1
+
+
+@pytest.mark.parametrize(("name", "slug"), [("  ", None), ("Acme", "not a slug!")])
+def test_create_company_rejects_malformed_values(db, name, slug):
+    args = ["create_company", "--name", name] + (["--slug", slug] if slug else [])
+
+    with pytest.raises(CommandError):
+        call(*args)
+    assert Company.objects.count() == 0
+
+
+def test_command_error_exits_non_zero_with_one_line_reason():
+    result = run_manage("create_company", "--name", "   ", env={"DEBUG": "true"})
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == "CommandError: Company name must not be empty."
+
+
+# create_user
+
+
+def test_create_user_prints_json_with_roles(company):
+    data = json.loads(
+        call(
+            "create_user",
+            "--company",
+            "acme",
+            "--email",
+            "Dana@Acme.example",
+            "--role",
+            "admin",
+            "--role",
+            "monitor",
+            "--name",
+            "Dana",
+            "--json",
+        )
+    )
+
+    user = ApplicationUser.objects.get(userid=data["userid"])
+    assert data == {
+        "userid": user.userid,
+        "email": "Dana@acme.example",
+        "company": "acme",
+        "roles": ["admin", "monitor"],
+    }
+    assert str(uuid.UUID(data["userid"])) == data["userid"]
+    assert user.company == company and user.name == "Dana" and not user.has_usable_password()
+
+
+def test_create_user_defaults_to_the_user_role_and_sets_a_password(company):
+    data = json.loads(
+        call(
+            "create_user",
+            "--company",
+            "acme",
+            "--email",
+            "eve@acme.example",
+            "--password",
+            "a-long-pass-phrase-9",
+            "--json",
+        )
+    )
+
+    user = ApplicationUser.objects.get(userid=data["userid"])
+    assert data["roles"] == ["user"]
+    assert user.check_password("a-long-pass-phrase-9")
+
+
+def test_create_user_rejects_unknown_company(db):
+    with pytest.raises(CommandError, match="Unknown company: nope"):
+        call("create_user", "--company", "nope", "--email", "x@y.example")
+    assert ApplicationUser.objects.count() == 0
+
+
+def test_create_user_rejects_duplicate_email_ignoring_case(company):
+    UserFactory(company=company, email="frank@acme.example")
+
+    with pytest.raises(CommandError, match="already exists"):
+        call("create_user", "--company", "acme", "--email", "FRANK@acme.example")
+    assert ApplicationUser.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--email", "not-an-email"], "valid email"),
+        (["--email", "g@acme.example", "--role", "superhero"], "Unknown role"),
+        (["--email", "g@acme.example", "--password", "123"], "too short"),
+    ],
+)
+def test_create_user_rejects_malformed_values(company, args, message):
+    with pytest.raises(CommandError, match=message):
+        call("create_user", "--company", "acme", *args)
+    assert ApplicationUser.objects.count() == 0
+    assert not AuditEvent.objects.filter(action="user.created").exists()
+
+
+# create_server_admin
+
+
+def test_create_server_admin_makes_a_superuser_without_company(db):
+    call("create_server_admin", "--email", "root@example.com", "--password", "a-long-pass-phrase-9")
+
+    admin = ApplicationUser.objects.get(email="root@example.com")
+    assert admin.is_superuser and admin.company is None and admin.is_staff
+    assert admin.check_password("a-long-pass-phrase-9")
+
+
+def test_create_server_admin_rejects_duplicate_email_and_weak_password(db):
+    UserFactory(company=None, email="root@example.com")
+
+    with pytest.raises(CommandError, match="already exists"):
+        call("create_server_admin", "--email", "ROOT@example.com", "--password", "a-long-pass-phrase-9")
+    with pytest.raises(CommandError, match=r"too common|too short"):
+        call("create_server_admin", "--email", "new@example.com", "--password", "password")
+    assert ApplicationUser.objects.filter(is_superuser=True).count() == 0
+
+
+# seed_demo
+
+
+def test_seed_demo_is_idempotent(db):
+    first = json.loads(call("seed_demo", "--json"))
+    counts = (Company.objects.count(), ApplicationUser.objects.count(), Group.objects.count())
+    second = json.loads(call("seed_demo", "--json"))
+
+    assert first == second
+    assert counts == (1, 2, 1)
+    assert (Company.objects.count(), ApplicationUser.objects.count(), Group.objects.count()) == counts
+    group = Group.objects.get(name=first["group"])
+    assert group.members.count() == 2
+
+
+def test_seed_demo_admin_can_log_in_to_the_admin(db, client):
+    data = json.loads(call("seed_demo", "--json"))
+
+    assert client.login(username=data["admin"], password=data["password"])
+    assert client.get("/admin/").status_code == 200
