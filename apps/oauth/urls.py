@@ -1,0 +1,3 @@
+"""OAuth2 endpoints (routes keep the published spellings and match in any case)."""
+
+urlpatterns: list = []
