@@ -74,3 +74,13 @@ def admin_token(api_client, admin_user):
 @pytest.fixture
 def other_generic_token(other_api_client):
     return access_token_issue(client=other_api_client, user=None)[1]
+
+
+def pytest_report_header(config) -> str:
+    """Say which database and cache the suite runs on (CI runs it on PostgreSQL and on SQLite)."""
+    from django.conf import settings
+
+    return (
+        f"AIRisk database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}"
+        f" ({settings.DATABASES['default']['NAME']}), cache: {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}"
+    )
