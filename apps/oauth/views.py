@@ -13,6 +13,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -290,9 +292,18 @@ def server_metadata(request: HttpRequest) -> HttpResponse:
     )
 
 
+class TokenContextOutputSerializer(serializers.Serializer):
+    company = serializers.CharField(help_text="Slug of the token's company.")
+    client_id = serializers.CharField()
+    userid = serializers.CharField(allow_null=True, help_text="The user of a user token; null for a generic one.")
+    kind = serializers.ChoiceField(choices=["generic", "user"])
+    expires = serializers.CharField(help_text="UTC expiry, e.g. 2025-03-31T13:12:17Z.")
+
+
 class TokenContextView(APIView):
     """``GET /api/oauth2/me``: what the presented bearer token grants (any valid token of the company)."""
 
+    @extend_schema(responses=TokenContextOutputSerializer, summary="Describe the presented access token")
     def get(self, request: Request) -> Response:
         context = bearer_context(request)
         return Response(

@@ -11,8 +11,7 @@ from .conftest import REDIRECT_URI
 
 
 def test_eight_concurrent_exchanges_of_one_code_yield_exactly_one_token(concurrent_live_server, api_client):
-    session = requests.Session()
-    location = session.get(
+    location = requests.get(
         f"{concurrent_live_server.url}/api/oauth2",
         params={"client_id": api_client.client_id, "redirect_uri": REDIRECT_URI},
         allow_redirects=False,

@@ -247,6 +247,7 @@ def test_authlib_completes_the_flow_with_state_and_pkce(live_server, credentials
         code_verifier=verifier,
     )
     response = session.get(f"{live_server.url}/api/oauth2/me", timeout=10)
+    session.close()
 
     assert token["token_type"] == "Bearer" and token["expires_in"] == 3600
     assert response.status_code == 200
@@ -264,3 +265,4 @@ def test_authlib_refuses_a_redirect_with_the_wrong_state(live_server, credential
         session.fetch_token(
             f"{live_server.url}/api/oauth2/Token", authorization_response=forged.headers["Location"], state="expected"
         )
+    session.close()
