@@ -465,3 +465,14 @@ def test_token_lifetime_follows_the_setting(client, api_client, authorize, setti
     claims = claims_of(body["access_token"])
     assert claims["exp"] - claims["iat"] == 120 and body["expires_in"] == 120
     assert claims["iss"] == settings.JWT_ISSUER
+
+
+def test_token_exchange_stays_lean(client, api_client, authorize, exchange, django_assert_max_num_queries):
+    exchange(api_client, authorize(api_client))  # records last_used_at, which then stays fresh for minutes
+    code = authorize(api_client)
+
+    # Client and code reads, the conditional UPDATE, the token and audit INSERTs, and the transaction bounds.
+    with django_assert_max_num_queries(7):
+        response = exchange(api_client, code)
+
+    assert response.status_code == 200
