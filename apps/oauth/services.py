@@ -209,8 +209,8 @@ INVALID_USERID = "Invalid userid"
 INVALID_CODE_CHALLENGE = "Invalid code_challenge"
 INVALID_CODE_VERIFIER = "Invalid code_verifier"
 
-_S256_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # base64url(SHA-256) without padding
-_VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")  # RFC 7636 §4.1
+_S256_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")  # base64url(SHA-256) without padding
+_VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")  # RFC 7636 §4.1
 _LAST_USED_PRECISION = timedelta(minutes=5)
 
 
@@ -218,13 +218,12 @@ def pkce_s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode("ascii")
 
 
-def _refuse(*, action: str, client: APIUser, actor: Actor, error: OAuthRequestError, user=None) -> None:
+def _refuse(*, action: str, client: APIUser, actor: Actor, error: OAuthRequestError) -> None:
     audit_event_record(
         action=action,
         company=client.company,
         actor=actor,
         client=client,
-        user=user,
         outcome=Outcome.FAILURE,
         detail={"reason": error.audit_reason},
     )
@@ -249,7 +248,7 @@ def _authorize_pkce(client: APIUser, challenge: str | None, method: str | None) 
     # A challenge without a method means "plain" (RFC 7636 §4.3), which is refused like an explicit plain.
     if method != "S256":
         raise OAuthRequestError(INVALID_CODE_CHALLENGE, "code_challenge_method is not S256")
-    if challenge is None or not _S256_CHALLENGE.match(challenge):
+    if challenge is None or not _S256_CHALLENGE.fullmatch(challenge):
         raise OAuthRequestError(INVALID_CODE_CHALLENGE, "code_challenge is missing or malformed")
 
 
@@ -329,7 +328,9 @@ def _check_exchange(
     if row.code_challenge:
         if code_verifier is None:
             raise OAuthRequestError(INVALID_CODE_VERIFIER, "code_verifier missing")
-        if not _VERIFIER.match(code_verifier) or not hmac.compare_digest(pkce_s256(code_verifier), row.code_challenge):
+        if not _VERIFIER.fullmatch(code_verifier) or not hmac.compare_digest(
+            pkce_s256(code_verifier), row.code_challenge
+        ):
             raise OAuthRequestError(INVALID_CODE_VERIFIER, "code_verifier does not match the code_challenge")
     elif code_verifier is not None:
         raise OAuthRequestError(INVALID_CODE_VERIFIER, "code_verifier sent for a code without a code_challenge")
@@ -407,7 +408,7 @@ def _token_issued_audit(*, client: APIUser, token: AccessToken, actor: Actor) ->
         )
 
 
-def client_authentication_failed(*, client_id: str, actor: Actor, reason: str) -> None:
+def api_client_auth_failure_record(*, client_id: str, actor: Actor, reason: str) -> None:
     """Audit a failed client authentication; in the client's company when the client id is known."""
     client = api_client_get_by_client_id(client_id) if client_id else None
     audit_event_record(

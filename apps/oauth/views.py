@@ -134,7 +134,7 @@ def _authenticated_client(
 ) -> tuple[APIUser | None, HttpResponse | None]:
     client = api_client_authenticate(client_id=client_id, client_secret=client_secret)
     if client is None:
-        services.client_authentication_failed(
+        services.api_client_auth_failure_record(
             client_id=client_id, actor=Actor.from_request(request), reason="wrong secret or inactive client"
         )
         return None, _unauthorized(request, basic=basic)

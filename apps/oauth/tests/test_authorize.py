@@ -239,6 +239,7 @@ def test_authorize_refuses_userid_for_a_client_without_user_tokens(client, compa
         {"code_challenge": CHALLENGE[:-1], "code_challenge_method": "S256"},  # too short
         {"code_challenge": CHALLENGE[:-1] + "=", "code_challenge_method": "S256"},  # not base64url
         {"code_challenge_method": "S256"},  # method without challenge
+        {"code_challenge": CHALLENGE + "\n", "code_challenge_method": "S256"},  # trailing newline
     ],
 )
 def test_authorize_refuses_plain_or_malformed_pkce(client, api_client, pkce):

@@ -312,7 +312,7 @@ def test_token_accepts_the_right_code_verifier(client, api_client, pkce_code):
     assert form(client, body_for(api_client, pkce_code, code_verifier=VERIFIER)).status_code == 200
 
 
-@pytest.mark.parametrize("verifier", [None, "x" * 43, VERIFIER[:-1], VERIFIER + "!"])
+@pytest.mark.parametrize("verifier", [None, "x" * 43, VERIFIER[:-1], VERIFIER + "!", VERIFIER + "\n"])
 def test_token_refuses_a_missing_or_wrong_code_verifier(client, api_client, pkce_code, verifier):
     extra = {"code_verifier": verifier} if verifier else {}
 
