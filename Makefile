@@ -52,3 +52,7 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
+
+# OAuth2 benchmark (needs PostgreSQL and wrk); e.g. make bench-oauth BENCH_ARGS="--duration 10 --path /api/oauth2/me"
+bench-oauth: $(STAMP)
+	$(BIN)/python bench/oauth.py $(BENCH_ARGS)

@@ -193,3 +193,20 @@ JWT_LEEWAY_SECONDS = env.int("JWT_LEEWAY_SECONDS", default=0)
 for _name in ("OAUTH_HMAC_KEY", "JWT_SIGNING_KEY"):
     if len(globals()[_name]) < 32:
         raise ImproperlyConfigured(f"{_name} must be at least 32 characters long.")
+
+# OAuth2 token endpoint rate limits ("N/period", period s|m|h|d), counted in the cache (CACHE_URL: use
+# Redis in production so that every app process shares the counters). Per IP counts every request of the
+# token, revoke and introspect endpoints; per client counts the requests that authenticated as the client.
+OAUTH_TOKEN_RATE_PER_IP = env.str("OAUTH_TOKEN_RATE_PER_IP", default="600/min")
+OAUTH_TOKEN_RATE_PER_CLIENT = env.str("OAUTH_TOKEN_RATE_PER_CLIENT", default="300/min")
+
+
+def _is_rate(value: str) -> bool:
+    import re
+
+    return re.fullmatch(r"\s*[1-9][0-9]*\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)\s*", value, re.I) is not None
+
+
+for _name in ("OAUTH_TOKEN_RATE_PER_IP", "OAUTH_TOKEN_RATE_PER_CLIENT"):
+    if not _is_rate(globals()[_name]):
+        raise ImproperlyConfigured(f"{_name} must look like 300/min (a positive count per s, min, hour or day).")

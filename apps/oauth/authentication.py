@@ -83,3 +83,9 @@ class BearerTokenAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return "Bearer"
+
+
+def access_token_still_valid(token: AccessToken, claims) -> bool:
+    """The row-side checks of a verified JWT (revoked, expired, deactivated client/company/user), as the
+    bearer authentication applies them; introspection (RFC 7662) answers with the same rules."""
+    return BearerTokenAuthentication._still_valid(token, claims)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import re
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -11,11 +16,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import ApplicationUser
+from apps.audit.models import Outcome
 from apps.audit.services import Actor, audit_event_record
 from apps.companies.models import Company
 from apps.oauth import crypto
 from apps.oauth.models import AccessToken, APIUser, AuthorizationCode
-from apps.oauth.tokens import encode_access_token
+from apps.oauth.selectors import access_tokens_of_client, active_user_for_company, api_client_get_by_client_id
+from apps.oauth.tokens import InvalidToken, decode_access_token, encode_access_token
 from apps.oauth.validators import clean_redirect_uris
 
 
@@ -181,3 +188,285 @@ def access_token_issue(
         expires_at=token.expires_at,
     )
     return token, jwt_value
+
+
+# The authorization code flow. Reason lines are the published ``400 text/plain`` bodies; the audit reason
+# says what exactly failed, and neither ever holds a code, secret, verifier or token value.
+
+
+class OAuthRequestError(Exception):
+    """A refused authorize or token request: ``reason`` is the response line, ``audit_reason`` the cause."""
+
+    def __init__(self, reason: str, audit_reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.audit_reason = audit_reason
+
+
+INVALID_CODE = "Invalid Code"
+INVALID_REDIRECT_URI = "Invalid redirect_uri"
+INVALID_USERID = "Invalid userid"
+INVALID_CODE_CHALLENGE = "Invalid code_challenge"
+INVALID_CODE_VERIFIER = "Invalid code_verifier"
+
+_S256_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")  # base64url(SHA-256) without padding
+_VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")  # RFC 7636 §4.1
+_LAST_USED_PRECISION = timedelta(minutes=5)
+
+
+def pkce_s256(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode("ascii")
+
+
+def _refuse(*, action: str, client: APIUser, actor: Actor, error: OAuthRequestError) -> None:
+    audit_event_record(
+        action=action,
+        company=client.company,
+        actor=actor,
+        client=client,
+        outcome=Outcome.FAILURE,
+        detail={"reason": error.audit_reason},
+    )
+
+
+def _authorize_user(client: APIUser, userid: str | None) -> ApplicationUser | None:
+    if userid is None:
+        return None
+    if not client.allow_user_tokens:
+        raise OAuthRequestError(INVALID_USERID, "client may not request user tokens")
+    user = active_user_for_company(client.company, userid)
+    if user is None:
+        raise OAuthRequestError(INVALID_USERID, "userid is not an active user of the client's company")
+    return user
+
+
+def _authorize_pkce(client: APIUser, challenge: str | None, method: str | None) -> None:
+    if challenge is None and method is None:
+        if client.require_pkce:
+            raise OAuthRequestError(INVALID_CODE_CHALLENGE, "client requires PKCE and no code_challenge was sent")
+        return
+    # A challenge without a method means "plain" (RFC 7636 §4.3), which is refused like an explicit plain.
+    if method != "S256":
+        raise OAuthRequestError(INVALID_CODE_CHALLENGE, "code_challenge_method is not S256")
+    if challenge is None or not _S256_CHALLENGE.fullmatch(challenge):
+        raise OAuthRequestError(INVALID_CODE_CHALLENGE, "code_challenge is missing or malformed")
+
+
+def auth_code_issue(
+    *,
+    client: APIUser,
+    redirect_uri: str,
+    actor: Actor,
+    userid: str | None = None,
+    code_challenge: str | None = None,
+    code_challenge_method: str | None = None,
+) -> str:
+    """Issue a single-use authorization code for a usable client and return its value (only a hash is kept).
+
+    Raises ``OAuthRequestError`` (and audits it) for a redirect URI that is not registered exactly, a userid
+    that is not an active user of the client's company or that the client may not use, and a PKCE
+    challenge that is not S256 (or missing when the client requires PKCE).
+    """
+    try:
+        if redirect_uri not in client.redirect_uri_list:
+            raise OAuthRequestError(INVALID_REDIRECT_URI, "redirect_uri is not registered for the client")
+        user = _authorize_user(client, userid)
+        _authorize_pkce(client, code_challenge, code_challenge_method)
+    except OAuthRequestError as error:
+        _refuse(action="code.refused", client=client, actor=actor, error=error)
+        raise
+    code = crypto.new_secret()
+    now = timezone.now()
+    with transaction.atomic():
+        row = AuthorizationCode.objects.create(
+            company_id=client.company_id,
+            code_hash=crypto.hash_secret(code),
+            client=client,
+            user=user,
+            redirect_uri=redirect_uri,
+            code_challenge=code_challenge or "",
+            code_challenge_method=code_challenge_method or "",
+            created=now,
+            expires_at=now + timedelta(seconds=settings.AUTH_CODE_LIFETIME_SECONDS),
+        )
+        audit_event_record(
+            action="code.issued",
+            company=client.company,
+            actor=actor,
+            client=client,
+            user=user,
+            target=row,
+            detail={"kind": "user" if user else "generic", "pkce": bool(code_challenge)},
+        )
+    return code
+
+
+def _check_exchange(
+    row: AuthorizationCode | None,
+    *,
+    client: APIUser,
+    now,
+    redirect_uri: str | None,
+    userid: str | None,
+    code_verifier: str | None,
+) -> None:
+    """Every binding of the code; raises ``OAuthRequestError``. A used code is handled by the caller."""
+    if row is None:
+        raise OAuthRequestError(INVALID_CODE, "unknown code")
+    if row.client_id != client.pk:
+        raise OAuthRequestError(INVALID_CODE, "code was issued to another client")
+    if row.expires_at <= now:
+        raise OAuthRequestError(INVALID_CODE, "code expired")
+    if redirect_uri is not None and redirect_uri != row.redirect_uri:
+        raise OAuthRequestError(INVALID_REDIRECT_URI, "redirect_uri differs from the authorization request's")
+    if userid is not None and (row.user is None or row.user.userid != userid):
+        raise OAuthRequestError(INVALID_USERID, "userid differs from the authorization request's")
+    if row.user is not None and not (
+        client.allow_user_tokens and row.user.is_active and row.user.company_id == client.company_id
+    ):
+        raise OAuthRequestError(INVALID_USERID, "user deactivated or user tokens disallowed since the code was issued")
+    if row.code_challenge:
+        if code_verifier is None:
+            raise OAuthRequestError(INVALID_CODE_VERIFIER, "code_verifier missing")
+        if not _VERIFIER.fullmatch(code_verifier) or not hmac.compare_digest(
+            pkce_s256(code_verifier), row.code_challenge
+        ):
+            raise OAuthRequestError(INVALID_CODE_VERIFIER, "code_verifier does not match the code_challenge")
+    elif code_verifier is not None:
+        raise OAuthRequestError(INVALID_CODE_VERIFIER, "code_verifier sent for a code without a code_challenge")
+
+
+def _code_replayed(*, row: AuthorizationCode, client: APIUser, actor: Actor) -> OAuthRequestError:
+    """A used code came again: it may have leaked, so every token issued from it is revoked (RFC 6749 §4.1.2)."""
+    with transaction.atomic():
+        revoked = access_tokens_revoke(company=client.company, actor=actor, reason="code replayed", code=row)
+    return OAuthRequestError(INVALID_CODE, f"code already used; {revoked} token(s) issued from it revoked")
+
+
+def auth_code_exchange(
+    *,
+    client: APIUser,
+    code: str,
+    actor: Actor,
+    redirect_uri: str | None = None,
+    userid: str | None = None,
+    code_verifier: str | None = None,
+) -> tuple[AccessToken, str]:
+    """Exchange a code of an authenticated client for an access token (its row and its JWT).
+
+    ``redirect_uri`` and ``userid`` may be omitted (the code's own bindings hold) but must match when given.
+    The code is consumed by a conditional UPDATE, so of concurrent exchanges exactly one wins; a code that
+    was already used fails and revokes the tokens issued from it. Every failure is audited and raised as
+    ``OAuthRequestError``; bindings that do not match leave the code usable by its rightful client.
+    """
+    now = timezone.now()
+    row = AuthorizationCode.objects.select_related("user").filter(code_hash=crypto.hash_secret(code)).first()
+    try:
+        if row is not None and row.client_id == client.pk and row.used_at is not None:
+            raise _code_replayed(row=row, client=client, actor=actor)
+        _check_exchange(
+            row, client=client, now=now, redirect_uri=redirect_uri, userid=userid, code_verifier=code_verifier
+        )
+        with transaction.atomic():
+            # The UPDATE is the transaction's first statement: on PostgreSQL a concurrent exchange waits for
+            # this row lock and then finds used_at set; on SQLite it takes the write lock before any read.
+            consumed = AuthorizationCode.objects.filter(pk=row.pk, used_at__isnull=True).update(used_at=now)
+            if consumed:
+                token, value = access_token_issue(client=client, user=row.user, code=row)
+                _token_issued_audit(client=client, token=token, actor=actor)
+                if client.last_used_at is None or now - client.last_used_at > _LAST_USED_PRECISION:
+                    APIUser.objects.filter(pk=client.pk).update(last_used_at=now)
+                return token, value
+        raise _code_replayed(row=row, client=client, actor=actor)
+    except OAuthRequestError as error:
+        _refuse(action="token.exchange_failed", client=client, actor=actor, error=error)
+        raise
+
+
+def _token_issued_audit(*, client: APIUser, token: AccessToken, actor: Actor) -> None:
+    user = token.user
+    detail = {"jti": token.jti, "kind": "user" if user else "generic", "expires_at": token.expires_at.isoformat()}
+    audit_event_record(
+        action="token.issued",
+        company=client.company,
+        actor=actor,
+        client=client,
+        user=user,
+        target=token,
+        detail=detail,
+    )
+    if user is not None:
+        # The published userid parameter lets a client act as any active user of its company: say so.
+        audit_event_record(
+            action="user.impersonated",
+            company=client.company,
+            actor=actor,
+            client=client,
+            user=user,
+            target=user,
+            detail={"jti": token.jti},
+        )
+
+
+def api_client_auth_failure_record(*, client_id: str, actor: Actor, reason: str) -> None:
+    """Audit a failed client authentication; in the client's company when the client id is known."""
+    client = api_client_get_by_client_id(client_id) if client_id else None
+    audit_event_record(
+        action="client.auth_failed",
+        company=client.company if client else None,
+        actor=actor,
+        client=client,
+        outcome=Outcome.FAILURE,
+        detail={"reason": reason if client else "unknown client_id"},
+    )
+
+
+@transaction.atomic
+def access_token_revoke(*, client: APIUser, token_value: str, actor: Actor) -> bool:
+    """RFC 7009: revoke one of the client's own tokens. Any other value is silently ignored (False), so that
+    the endpoint cannot be used to probe tokens."""
+    try:
+        claims = decode_access_token(token_value)
+    except InvalidToken:
+        return False
+    now = timezone.now()
+    revoked = access_tokens_of_client(client).filter(jti=claims.jti, revoked_at__isnull=True).update(revoked_at=now)
+    if revoked:
+        audit_event_record(
+            action="token.revoked",
+            company=client.company,
+            actor=actor,
+            client=client,
+            detail={"count": revoked, "reason": "revoked by the client", "jti": claims.jti},
+        )
+    return bool(revoked)
+
+
+def oauth_expired_purge(
+    *, actor: Actor, batch_size: int = 1000, progress: Callable[[str, int], None] | None = None
+) -> dict[str, int]:
+    """Delete expired tokens and spent codes in batches (each its own short transaction).
+
+    A code is kept until every token it could have produced has expired too, so that a late replay can
+    still revoke them; revoked tokens that have not yet expired are kept for the record.
+    """
+    now = timezone.now()
+    targets = {
+        "tokens": AccessToken.objects.filter(expires_at__lt=now),
+        "codes": AuthorizationCode.objects.filter(
+            expires_at__lt=now - timedelta(seconds=settings.ACCESS_TOKEN_LIFETIME_SECONDS)
+        ),
+    }
+    counts = dict.fromkeys(targets, 0)
+    for name, queryset in targets.items():
+        while True:
+            with transaction.atomic():
+                ids = list(queryset.order_by("pk").values_list("pk", flat=True)[:batch_size])
+                if not ids:
+                    break
+                deleted = queryset.model.objects.filter(pk__in=ids).delete()[1].get(queryset.model._meta.label, 0)
+            counts[name] += deleted
+            if progress is not None:
+                progress(name, counts[name])
+    audit_event_record(action="oauth.purged", company=None, actor=actor, detail=counts)
+    return counts

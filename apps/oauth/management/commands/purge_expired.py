@@ -1,0 +1,27 @@
+from django.core.management.base import CommandError
+
+from airisk.commands import AIRiskCommand
+from apps.audit.services import Actor
+from apps.oauth.services import oauth_expired_purge
+
+
+class Command(AIRiskCommand):
+    help = "Delete expired access tokens and spent authorization codes, in batches (run it from cron)."
+
+    def add_command_arguments(self, parser) -> None:
+        parser.add_argument("--batch-size", type=int, default=1000, help="Rows deleted per transaction.")
+
+    def run(self, **options):
+        if options["batch_size"] < 1:
+            raise CommandError("--batch-size must be at least 1.")
+
+        def progress(kind: str, total: int) -> None:
+            # Progress goes to stderr so that stdout stays one line (or one JSON object) for scripts.
+            if options["verbosity"] > 0:
+                self.stderr.write(f"... {total} expired {kind} deleted so far")
+
+        counts = oauth_expired_purge(actor=Actor.system(), batch_size=options["batch_size"], progress=progress)
+        return (
+            f"Deleted {counts['tokens']} expired access tokens and {counts['codes']} spent authorization codes.",
+            counts,
+        )

@@ -1,0 +1,131 @@
+"""create_api_client, rotate_client_secret and purge_expired: output, errors, and what they change."""
+
+import json
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from apps.audit.models import AuditEvent
+from apps.oauth import crypto
+from apps.oauth.models import AccessToken, APIUser, AuthorizationCode
+from apps.oauth.services import access_token_issue
+from tests.helpers import bearer
+
+
+def call(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def test_create_api_client_prints_the_json_contract(company):
+    data = json.loads(
+        call(
+            "create_api_client",
+            "--company",
+            "acme",
+            "--name",
+            "HR sync",
+            "--redirect-uris",
+            "https://localhost/callback, http://127.0.0.1:8765/cb",
+            "--json",
+        )
+    )
+
+    assert set(data) == {"client_id", "client_secret", "redirect_uris", "company"}
+    assert data["redirect_uris"] == ["https://localhost/callback", "http://127.0.0.1:8765/cb"]
+    assert data["company"] == "acme"
+    client = APIUser.objects.get(client_id=data["client_id"])
+    assert client.secret_hash == crypto.hash_secret(data["client_secret"])
+    assert data["client_secret"] not in client.secret_hash
+    assert len(data["client_secret"]) >= 43
+    assert (client.allow_user_tokens, client.require_pkce, client.manage_users) == (True, False, False)
+    assert data["client_secret"] not in json.dumps(list(AuditEvent.objects.values("detail", "target_label")))
+
+
+def test_create_api_client_sets_the_policy_flags_and_prints_one_line(company):
+    out = call(
+        "create_api_client",
+        "--company",
+        "acme",
+        "--name",
+        "Kiosk",
+        "--redirect-uris",
+        "https://kiosk.example/cb",
+        "--no-user-tokens",
+        "--require-pkce",
+        "--manage-users",
+    )
+
+    client = APIUser.objects.get(name="Kiosk")
+    assert out.strip().count("\n") == 0 and client.client_id in out
+    assert (client.allow_user_tokens, client.require_pkce, client.manage_users) == (False, True, True)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--company", "nope", "--name", "X", "--redirect-uris", "https://a.example/cb"], "Unknown company: nope"),
+        (["--company", "acme", "--name", "X", "--redirect-uris", "http://a.example/cb"], "must use https"),
+        (["--company", "acme", "--name", "X", "--redirect-uris", "https://a.example/cb#x"], "fragment"),
+        (["--company", "acme", "--name", " ", "--redirect-uris", "https://a.example/cb"], "name"),
+    ],
+)
+def test_create_api_client_refuses_bad_input(company, args, message):
+    with pytest.raises(CommandError, match=message):
+        call("create_api_client", *args)
+    assert not APIUser.objects.exists()
+
+
+def test_rotate_client_secret_replaces_the_secret_and_revokes_tokens(client, api_client, generic_token):
+    data = json.loads(call("rotate_client_secret", api_client.client_id, "--json"))
+
+    api_client.refresh_from_db()
+    assert set(data) == {"client_id", "client_secret"} and data["client_id"] == api_client.client_id
+    assert crypto.secret_matches(data["client_secret"], api_client.secret_hash)
+    assert not crypto.secret_matches(api_client.plain_secret, api_client.secret_hash)
+    assert client.get("/api/oauth2/me", headers=bearer(generic_token)).status_code == 401
+
+
+def test_rotate_client_secret_refuses_unknown_client(db):
+    with pytest.raises(CommandError, match="Unknown client_id: nope"):
+        call("rotate_client_secret", "nope")
+
+
+def test_purge_expired_deletes_expired_tokens_and_old_codes_in_batches(api_client, authorize):
+    now = timezone.now()
+    for _ in range(3):
+        authorize(api_client)
+    for _ in range(5):
+        access_token_issue(client=api_client, user=None)
+    live_token = access_token_issue(client=api_client, user=None)[0]
+    fresh_code = AuthorizationCode.objects.order_by("-pk").first()
+    AccessToken.objects.exclude(pk=live_token.pk).update(expires_at=now - timedelta(seconds=1))
+    # Codes stay while tokens issued from them could still be alive (a late replay must revoke them).
+    AuthorizationCode.objects.exclude(pk=fresh_code.pk).update(expires_at=now - timedelta(hours=2))
+    err = StringIO()
+
+    out = StringIO()
+    call_command("purge_expired", "--batch-size", "2", "--json", stdout=out, stderr=err)
+
+    assert json.loads(out.getvalue()) == {"tokens": 5, "codes": 2}
+    assert list(AccessToken.objects.all()) == [live_token]
+    assert list(AuthorizationCode.objects.all()) == [fresh_code]
+    assert "5 expired tokens deleted so far" in err.getvalue() and err.getvalue().count("\n") >= 4
+    assert AuditEvent.objects.get(action="oauth.purged").detail == {"tokens": 5, "codes": 2}
+
+
+def test_purge_expired_keeps_a_used_code_while_its_token_may_live(api_client, authorize, exchange):
+    code = authorize(api_client)
+    exchange(api_client, code)
+    AuthorizationCode.objects.update(expires_at=timezone.now() - timedelta(minutes=5))
+
+    out = call("purge_expired")
+
+    assert "0 expired access tokens and 0 spent authorization codes" in out
+    assert AuthorizationCode.objects.count() == 1
+    assert exchange(api_client, code).content == b"Invalid Code"
+    assert AccessToken.objects.get().revoked_at is not None
