@@ -290,7 +290,7 @@ class GroupAdmin(ServiceDeleteMixin, CompanyScopedAdminMixin, admin.ModelAdmin):
     actions = ["delete_selected"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(member_count=Count("members"))
+        return super().get_queryset(request).annotate(member_count=Count("members")).order_by("name", "id")
 
     def get_fieldsets(self, request, obj=None):
         fields = ["name", "members"] if obj is None else ["name", "members", "created"]

@@ -192,6 +192,7 @@ class CompanyAdmin(admin.ModelAdmin):
                 user_count=Count("users", distinct=True),
                 client_count=Count("oauth_apiuser_set", distinct=True),
             )
+            .order_by("name", "id")
         )
 
     def get_readonly_fields(self, request, obj=None):

@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from apps.companies.admin import CompanyScopedAdminMixin, CompanyScopedForm, admin_actor
 from apps.oauth.models import AccessToken, APIUser
@@ -74,7 +75,9 @@ class APIUserAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         live = Q(access_tokens__revoked_at__isnull=True, access_tokens__expires_at__gt=timezone.now())
-        return super().get_queryset(request).annotate(outstanding_token_count=Count("access_tokens", filter=live))
+        queryset = super().get_queryset(request).annotate(outstanding_token_count=Count("access_tokens", filter=live))
+        # An aggregate drops Meta.ordering; keep the list (and its paginator) in a stable order.
+        return queryset.order_by("name", "id")
 
     def get_fieldsets(self, request, obj=None):
         policy = ("Policy", {"fields": ["allow_user_tokens", "require_pkce", "manage_users"]})
@@ -96,7 +99,7 @@ class APIUserAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="redirect URIs")
     def redirect_uri_lines(self, obj: APIUser) -> str:
-        return format_html_join(format_html("<br>"), "{}", ((uri,) for uri in obj.redirect_uri_list))
+        return format_html_join(mark_safe("<br>"), "{}", ((uri,) for uri in obj.redirect_uri_list))
 
     @admin.display(description="outstanding tokens", ordering="outstanding_token_count")
     def outstanding_tokens(self, obj: APIUser) -> int:
