@@ -132,6 +132,12 @@ class UserForm(CompanyScopedForm):
         elif not self.is_bound:
             self.initial["roles"] = [Role.USER]
 
+    def clean_email(self) -> str:
+        email = ApplicationUser.objects.normalize_email(self.cleaned_data["email"].strip())
+        if ApplicationUser.objects.filter(email__iexact=email).exclude(pk=self.instance.pk).exists():
+            raise ValidationError(f"A user with the email {email} already exists.", code="duplicate_email")
+        return email
+
     def clean(self):
         data = super().clean()
         company = self.target_company()
