@@ -206,9 +206,20 @@ def user_set_password(*, user: ApplicationUser, password: str, actor: Actor) -> 
 
 @transaction.atomic
 def user_delete(*, user: ApplicationUser, actor: Actor) -> None:
-    """Delete a user. Their tokens and codes go with them, so those tokens stop working at once."""
-    user_admin_guard(user=user, actor=actor, deleting=True)
-    audit_event_record(action="user.deleted", company=user.company, actor=actor, user=user, target=user)
+    """Delete a person. Their access tokens and codes go with them (cascade), so their tokens fail at once.
+
+    A company must keep at least one active admin: deleting the last one is refused (code ``last_admin``).
+    """
+    if user.company_id is not None and user.role_admin:
+        # Lock the company's admin rows so that two concurrent deletions cannot both see "another admin left".
+        admins = list(
+            ApplicationUser.objects.select_for_update()
+            .filter(company_id=user.company_id, role_admin=True, is_active=True)
+            .values_list("pk", flat=True)
+        )
+        if not [pk for pk in admins if pk != user.pk]:
+            raise ValidationError("A company must keep at least one active admin.", code="last_admin")
+    audit_event_record(action="user.deleted", company=user.company, actor=actor, target=user)
     user.delete()
 
 
@@ -244,7 +255,11 @@ def group_rename(*, group: Group, name: str, actor: Actor) -> Group:
 @transaction.atomic
 def group_delete(*, group: Group, actor: Actor) -> None:
     audit_event_record(
-        action="group.deleted", company=group.company, actor=actor, target=group, detail={"name": group.name}
+        action="group.deleted",
+        company=group.company,
+        actor=actor,
+        target=group,
+        detail={"members": group.members.count()},
     )
     group.delete()
 
