@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from tests.admin.conftest import logged_in
-from tests.admin.helpers import add_url, changelist
+from tests.admin.helpers import actions_recorded, add_url, changelist
 from tests.factories import UserFactory
 
 COMPANY_SCREENS = [
@@ -108,3 +108,20 @@ def test_server_admin_index_lists_companies(server_admin_client):
     response = server_admin_client.get(reverse("admin:index"))
 
     assert changelist("companies_company") in response.content.decode()
+
+
+def test_admin_changing_their_own_password_is_audited(company_admin_client, admin_user, company):
+    response = company_admin_client.post(
+        reverse("admin:password_change"),
+        {
+            "old_password": "factory-password-1234",
+            "new_password1": "a-brand-new-passphrase-3",
+            "new_password2": "a-brand-new-passphrase-3",
+        },
+    )
+
+    admin_user.refresh_from_db()
+    assert response.status_code == 302
+    assert admin_user.check_password("a-brand-new-passphrase-3")
+    assert actions_recorded(company)[-1] == "user.password_set"
+    assert company_admin_client.get(reverse("admin:index")).status_code == 200  # still logged in
