@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import Count, Model, QuerySet
 from django.http import Http404, HttpRequest
 
@@ -22,7 +22,7 @@ from apps.companies.services import company_create, company_rename, company_set_
 def is_company_owned(model: type[Model]) -> bool:
     try:
         field = model._meta.get_field("company")
-    except Exception:
+    except FieldDoesNotExist:
         return False
     return getattr(field, "related_model", None) is Company
 
@@ -96,7 +96,7 @@ class CompanyScopedAdminMixin:
         for name in path.split("__"):
             try:
                 field = model._meta.get_field(name)
-            except Exception:
+            except FieldDoesNotExist:
                 return False
             if not field.is_relation:
                 return False

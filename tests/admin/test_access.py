@@ -125,3 +125,15 @@ def test_admin_changing_their_own_password_is_audited(company_admin_client, admi
     assert admin_user.check_password("a-brand-new-passphrase-3")
     assert actions_recorded(company)[-1] == "user.password_set"
     assert company_admin_client.get(reverse("admin:index")).status_code == 200  # still logged in
+
+
+def test_non_admin_cannot_rotate_a_secret(company, api_client):
+    browser = logged_in(UserFactory(company=company, roles=["compliance"]))
+    before = api_client.secret_hash
+
+    response = browser.post(reverse("admin:oauth_apiuser_rotate_secret", args=[api_client.pk]))
+
+    api_client.refresh_from_db()
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+    assert api_client.secret_hash == before

@@ -3,7 +3,10 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework.request import Request
 
@@ -224,3 +227,38 @@ def test_companies_cannot_be_deleted(server_admin_client, company):
 @pytest.fixture
 def rf():
     return RequestFactory()
+
+
+def test_tokens_and_logs_lists_run_a_constant_number_of_queries(company_admin_client, company, api_client):
+    def queries_for(screen):
+        with CaptureQueriesContext(connection) as captured:
+            company_admin_client.get(changelist(screen))
+        return len(captured)
+
+    access_token_issue(client=api_client, user=None)
+    event(company, "user.created")
+    few = {screen: queries_for(screen) for screen in ("oauth_accesstoken", "audit_auditevent")}
+    for user in UserFactory.create_batch(8, company=company):
+        client = APIUserFactory(company=company)
+        access_token_issue(client=client, user=user)
+        event(company, "user.updated", actor=Actor(user=user), client=client, user=user)
+
+    assert {screen: queries_for(screen) for screen in few} == few
+
+
+@pytest.mark.parametrize(
+    ("url_name", "who"),
+    [
+        ("admin:accounts_group_add", "company_admin_client"),
+        ("admin:oauth_apiuser_add", "company_admin_client"),
+        ("admin:accounts_applicationuser_add", "company_admin_client"),
+        ("admin:companies_company_add", "server_admin_client"),
+        ("admin:oauth_apiuser_add", "server_admin_client"),
+    ],
+)
+def test_every_form_field_explains_itself(request, url_name, who):
+    browser = request.getfixturevalue(who)
+
+    fields = browser.get(reverse(url_name)).context["adminform"].form.fields
+
+    assert [name for name, field in fields.items() if not field.help_text] == []
