@@ -65,7 +65,7 @@ class APIUserAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
         "redirect_uri_lines",
         "is_active",
         "created",
-        "last_used_at",
+        "last_used",
         "outstanding_tokens",
     ]
     list_filter = ["is_active", "allow_user_tokens", "require_pkce", "manage_users"]
@@ -100,6 +100,10 @@ class APIUserAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description="redirect URIs")
     def redirect_uri_lines(self, obj: APIUser) -> str:
         return format_html_join(mark_safe("<br>"), "{}", ((uri,) for uri in obj.redirect_uri_list))
+
+    @admin.display(description="last used", ordering="last_used_at", empty_value="never")
+    def last_used(self, obj: APIUser):
+        return obj.last_used_at
 
     @admin.display(description="outstanding tokens", ordering="outstanding_token_count")
     def outstanding_tokens(self, obj: APIUser) -> int:

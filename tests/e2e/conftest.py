@@ -40,7 +40,7 @@ def page(live_server) -> Iterator:
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(base_url=live_server.url, viewport={"width": 1600, "height": 900})
+        context = browser.new_context(base_url=live_server.url, viewport={"width": 1920, "height": 1000})
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
         context.set_default_timeout(15_000)
         try:

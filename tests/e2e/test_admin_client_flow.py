@@ -88,7 +88,6 @@ def test_admin_issues_a_client_whose_secret_completes_the_oauth2_flow_and_rotati
     page.wait_for_url("**/admin/oauth/apiuser/")
     assert client_id in page.content()
     assert secret not in page.content()
-    page.screenshot(path=str(screenshots_dir / "admin-clients-list.png"), full_page=True)
 
     # when the integration runs the published OAuth2 flow with the copied secret
     code = authorization_code(base_url, client_id)
@@ -100,9 +99,13 @@ def test_admin_issues_a_client_whose_secret_completes_the_oauth2_flow_and_rotati
         f"{base_url}/api/Users/ListUsers", headers={"Authorization": f"Bearer {access_token}"}, timeout=10
     )
 
-    # then it lists the company's users
+    # then it lists the company's users, and the admin sees the client's outstanding token
     assert users.status_code == 200, users.text
     assert {"admin@acme.example", "user@acme.example"} <= {user["email"] for user in users.json()["data"]}
+    page.goto("/admin/oauth/apiuser/")
+    assert page.inner_text("#result_list td.field-outstanding_tokens") == "1"
+    assert secret not in page.content()
+    page.screenshot(path=str(screenshots_dir / "admin-clients-list.png"), full_page=True)
 
     # when the admin rotates the secret in the browser
     new_secret = rotate_secret(page, "Browser-made integration")
