@@ -81,3 +81,203 @@ def group_add_member(*, group: Group, user: ApplicationUser, actor: Actor) -> No
     if not group.members.filter(pk=user.pk).exists():
         group.members.add(user)
         audit_event_record(action="group.member_added", company=group.company, actor=actor, user=user, target=group)
+
+
+# --- Used by the web admin (and usable by the API): updates, activation, deletion, group membership. ---
+
+
+def user_admin_guard(
+    *,
+    user: ApplicationUser,
+    actor: Actor,
+    roles: Iterable[str] | None = None,
+    active: bool | None = None,
+    deleting: bool = False,
+) -> None:
+    """Refuse a change that would take the admin role away from the acting admin, or leave the user's
+    company without an active admin (nobody could then manage it). Raises ValidationError."""
+    losing_admin = (roles is not None and Role.ADMIN not in set(roles)) or active is False or deleting
+    if user.company_id is None or not (user.role_admin and user.is_active) or not losing_admin:
+        return
+    if roles is not None and Role.ADMIN not in set(roles) and actor.user is not None and actor.user.pk == user.pk:
+        raise ValidationError(
+            "You cannot remove your own admin role. Ask another admin of your company to do it.",
+            code="own_admin_role",
+        )
+    # Lock the company's admins so that two concurrent demotions cannot both pass the check.
+    admins = list(
+        ApplicationUser.objects.for_company(user.company)
+        .filter(role_admin=True, is_active=True)
+        .select_for_update()
+        .values_list("pk", flat=True)
+    )
+    if not set(admins) - {user.pk}:
+        change = "be deleted" if deleting else "be deactivated" if active is False else "lose the admin role"
+        raise ValidationError(
+            f"{user.email} is the last active admin of {user.company.name} and cannot {change}. "
+            "Make another user an admin first.",
+            code="last_admin",
+        )
+
+
+@transaction.atomic
+def user_update(
+    *, user: ApplicationUser, actor: Actor, name: str | None = None, email: str | None = None
+) -> ApplicationUser:
+    changed = []
+    if name is not None and name.strip() != user.name:
+        user.name = name.strip()
+        changed.append("name")
+    if email is not None:
+        email = ApplicationUser.objects.normalize_email(email.strip())
+        if email.lower() != user.email.lower():
+            validate_email(email)
+            if ApplicationUser.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+                raise ValidationError(f"A user with the email {email} already exists.", code="duplicate_email")
+        if email != user.email:
+            user.email = email
+            changed.append("email")
+    if changed:
+        user.full_clean()
+        user.save(update_fields=changed)
+        audit_event_record(
+            action="user.updated",
+            company=user.company,
+            actor=actor,
+            user=user,
+            target=user,
+            detail={"changed": changed},
+        )
+    return user
+
+
+@transaction.atomic
+def user_update_roles(*, user: ApplicationUser, roles: Iterable[str], actor: Actor) -> ApplicationUser:
+    roles = _clean_roles(roles)
+    before = user.roles
+    if set(roles) == set(before):
+        return user
+    user_admin_guard(user=user, actor=actor, roles=roles)
+    user.set_roles(roles)
+    user.save(update_fields=[f"role_{role}" for role in Role.values])
+    audit_event_record(
+        action="user.roles_changed",
+        company=user.company,
+        actor=actor,
+        user=user,
+        target=user,
+        detail={"before": before, "after": user.roles},
+    )
+    return user
+
+
+@transaction.atomic
+def user_set_active(*, user: ApplicationUser, active: bool, actor: Actor) -> ApplicationUser:
+    """Activate or deactivate a user; deactivating revokes the user's outstanding tokens at once."""
+    from apps.oauth.services import access_tokens_revoke  # oauth depends on accounts, not the reverse
+
+    if user.is_active == active:
+        return user
+    user_admin_guard(user=user, actor=actor, active=active)
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    revoked = 0
+    if not active and user.company is not None:
+        revoked = access_tokens_revoke(company=user.company, user=user, actor=actor, reason="user deactivated")
+    audit_event_record(
+        action="user.activated" if active else "user.deactivated",
+        company=user.company,
+        actor=actor,
+        user=user,
+        target=user,
+        detail={"tokens_revoked": revoked},
+    )
+    return user
+
+
+@transaction.atomic
+def user_set_password(*, user: ApplicationUser, password: str, actor: Actor) -> ApplicationUser:
+    validate_password(password, user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit_event_record(action="user.password_set", company=user.company, actor=actor, user=user, target=user)
+    return user
+
+
+@transaction.atomic
+def user_delete(*, user: ApplicationUser, actor: Actor) -> None:
+    """Delete a person. Their access tokens and codes go with them (cascade), so their tokens fail at once.
+
+    A company must keep at least one active admin: deleting the last one is refused (code ``last_admin``).
+    """
+    if user.company_id is not None and user.role_admin:
+        # Lock the company's admin rows so that two concurrent deletions cannot both see "another admin left".
+        admins = list(
+            ApplicationUser.objects.select_for_update()
+            .filter(company_id=user.company_id, role_admin=True, is_active=True)
+            .values_list("pk", flat=True)
+        )
+        if not [pk for pk in admins if pk != user.pk]:
+            raise ValidationError("A company must keep at least one active admin.", code="last_admin")
+    audit_event_record(action="user.deleted", company=user.company, actor=actor, target=user)
+    user.delete()
+
+
+@transaction.atomic
+def user_set_groups(*, user: ApplicationUser, groups: Iterable[Group], actor: Actor) -> ApplicationUser:
+    """Make ``groups`` exactly the user's groups (all of the user's own company)."""
+    wanted = {group.pk: group for group in groups}
+    if any(group.company_id != user.company_id for group in wanted.values()):
+        raise ValidationError("A user can only join groups of their own company.", code="company")
+    current = {group.pk: group for group in user.groups.all()}
+    for pk in wanted.keys() - current.keys():
+        group_add_member(group=wanted[pk], user=user, actor=actor)
+    for pk in current.keys() - wanted.keys():
+        group_remove_member(group=current[pk], user=user, actor=actor)
+    return user
+
+
+@transaction.atomic
+def group_rename(*, group: Group, name: str, actor: Actor) -> Group:
+    name = (name or "").strip()
+    if name == group.name:
+        return group
+    before = group.name
+    group.name = name
+    group.full_clean()
+    group.save(update_fields=["name"])
+    audit_event_record(
+        action="group.renamed", company=group.company, actor=actor, target=group, detail={"before": before}
+    )
+    return group
+
+
+@transaction.atomic
+def group_delete(*, group: Group, actor: Actor) -> None:
+    audit_event_record(
+        action="group.deleted",
+        company=group.company,
+        actor=actor,
+        target=group,
+        detail={"members": group.members.count()},
+    )
+    group.delete()
+
+
+@transaction.atomic
+def group_remove_member(*, group: Group, user: ApplicationUser, actor: Actor) -> None:
+    if group.members.filter(pk=user.pk).exists():
+        group.members.remove(user)
+        audit_event_record(action="group.member_removed", company=group.company, actor=actor, user=user, target=group)
+
+
+@transaction.atomic
+def group_set_members(*, group: Group, users: Iterable[ApplicationUser], actor: Actor) -> Group:
+    """Make ``users`` exactly the group's members (all of the group's own company)."""
+    wanted = {user.pk: user for user in users}
+    current = {user.pk: user for user in group.members.all()}
+    for pk in wanted.keys() - current.keys():
+        group_add_member(group=group, user=wanted[pk], actor=actor)
+    for pk in current.keys() - wanted.keys():
+        group_remove_member(group=group, user=current[pk], actor=actor)
+    return group

@@ -19,3 +19,40 @@ def company_create(*, name: str, slug: str | None = None, actor: Actor) -> Compa
     company.save()
     audit_event_record(action="company.created", company=company, actor=actor, target=company)
     return company
+
+
+@transaction.atomic
+def company_rename(*, company: Company, name: str, actor: Actor) -> Company:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError("Company name must not be empty.")
+    if name != company.name:
+        before = company.name
+        company.name = name
+        company.full_clean()
+        company.save(update_fields=["name"])
+        audit_event_record(
+            action="company.renamed", company=company, actor=actor, target=company, detail={"before": before}
+        )
+    return company
+
+
+@transaction.atomic
+def company_set_active(*, company: Company, active: bool, actor: Actor) -> Company:
+    """Deactivating a company blocks its clients (codes and tokens) and revokes its outstanding tokens."""
+    # A function-level import: oauth builds on companies, so companies must not import it at load time.
+    from apps.oauth.services import access_tokens_revoke
+
+    if company.is_active == active:
+        return company
+    company.is_active = active
+    company.save(update_fields=["is_active"])
+    revoked = 0 if active else access_tokens_revoke(company=company, actor=actor, reason="company deactivated")
+    audit_event_record(
+        action="company.activated" if active else "company.deactivated",
+        company=company,
+        actor=actor,
+        target=company,
+        detail={"tokens_revoked": revoked},
+    )
+    return company

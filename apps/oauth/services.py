@@ -470,3 +470,26 @@ def oauth_expired_purge(
                 progress(name, counts[name])
     audit_event_record(action="oauth.purged", company=None, actor=actor, detail=counts)
     return counts
+
+
+@transaction.atomic
+def access_tokens_revoke_selected(*, company: Company, token_ids: list[int], actor: Actor) -> int:
+    """Revoke the company's outstanding tokens among ``token_ids`` (the admin's "revoke" action);
+    ids of another company's tokens are ignored."""
+    tokens = AccessToken.objects.for_company(company).filter(
+        pk__in=token_ids, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    )
+    revoked = list(tokens.select_related("client", "user"))
+    if not revoked:
+        return 0
+    AccessToken.objects.filter(pk__in=[token.pk for token in revoked]).update(revoked_at=timezone.now())
+    for token in revoked:
+        audit_event_record(
+            action="token.revoked",
+            company=company,
+            actor=actor,
+            client=token.client,
+            user=token.user,
+            detail={"count": 1, "jti": token.jti, "reason": "revoked by an admin"},
+        )
+    return len(revoked)
