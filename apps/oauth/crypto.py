@@ -20,7 +20,12 @@ def new_secret() -> str:
 
 
 def new_client_id() -> str:
-    return secrets.token_urlsafe(18)
+    # Never starting with "-": a client id is typed on command lines (rotate_client_secret CLIENT_ID),
+    # where a leading dash would read as an option.
+    while True:
+        client_id = secrets.token_urlsafe(18)
+        if not client_id.startswith("-"):
+            return client_id
 
 
 def _key() -> bytes:

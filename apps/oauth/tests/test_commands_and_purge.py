@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from apps.audit.models import AuditEvent
 from apps.oauth import crypto
+from apps.oauth.crypto import new_client_id
 from apps.oauth.models import AccessToken, APIUser, AuthorizationCode
 from apps.oauth.services import access_token_issue
 from tests.helpers import bearer
@@ -129,3 +130,8 @@ def test_purge_expired_keeps_a_used_code_while_its_token_may_live(api_client, au
     assert AuthorizationCode.objects.count() == 1
     assert exchange(api_client, code).content == b"Invalid Code"
     assert AccessToken.objects.get().revoked_at is not None
+
+
+def test_client_ids_never_start_with_a_dash_so_commands_can_take_them():
+    # 2,000 draws would almost surely (1 - (63/64)**2000) include a leading "-" without the guard.
+    assert not any(new_client_id().startswith("-") for _ in range(2000))
