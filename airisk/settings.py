@@ -162,6 +162,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Users+Groups API: published path spellings, strict bodies, the OAuth2 endpoints (see airisk/openapi.py).
+    "PREPROCESSING_HOOKS": ["airisk.openapi.preprocess_published_paths"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "airisk.openapi.postprocess_schema"],
+    "SCHEMA_PATH_PREFIX": r"/api/",
+    "SORT_OPERATIONS": False,
 }
 
 LOGGING = {
