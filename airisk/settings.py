@@ -167,6 +167,8 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "airisk.openapi.postprocess_schema"],
     "SCHEMA_PATH_PREFIX": r"/api/",
     "SORT_OPERATIONS": False,
+    # validatorUrl: null keeps Swagger UI from calling validator.swagger.io (the docs work on a closed network).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": True, "validatorUrl": None},
 }
 
 LOGGING = {

@@ -27,8 +27,10 @@ MAX_PAGE = 10**9
 # Lone surrogates cannot be encoded to UTF-8, so the database driver would fail on them.
 _SURROGATES = re.compile(r"[\ud800-\udfff]")
 _CANONICAL_INT = re.compile(r"^-?(0|[1-9][0-9]{0,18})$")
-# Names must show something: at least one character that is not whitespace.
-_VISIBLE = RegexValidator(r"\S", message="Must contain a visible character.")
+# NUL characters cannot be stored (PostgreSQL refuses them); names must also show something that is not
+# whitespace. Stated as patterns so that the schema says exactly what is accepted.
+_NO_NUL = RegexValidator(r"^[^\x00]*$", message="Null characters are not allowed.")
+_VISIBLE = RegexValidator(r"^[^\x00]*[^\s\x00][^\x00]*$", message="Must contain a visible character and no NUL.")
 
 
 class StrictCharField(serializers.CharField):
@@ -121,7 +123,11 @@ class UserListQuerySerializer(PageQuerySerializer):
     """Pagination and filters of ListUsers."""
 
     search = StrictCharField(
-        required=False, max_length=254, help_text="Part of the email address or name, case-insensitive."
+        required=False,
+        allow_blank=True,
+        max_length=254,
+        validators=[_NO_NUL],
+        help_text="Part of the email address or name, case-insensitive.",
     )
     role = serializers.ChoiceField(choices=Role.values, required=False, help_text="Only users with this role.")
     active = QueryBooleanField(required=False, help_text="Only active (true) or inactive (false) users.")
@@ -130,13 +136,19 @@ class UserListQuerySerializer(PageQuerySerializer):
 class GroupListQuerySerializer(PageQuerySerializer):
     """Pagination and filter of ListGroups."""
 
-    search = StrictCharField(required=False, max_length=150, help_text="Part of the group name, case-insensitive.")
+    search = StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=150,
+        validators=[_NO_NUL],
+        help_text="Part of the group name, case-insensitive.",
+    )
 
 
 class UserIdQuerySerializer(StrictQuerySerializer):
     """Which user."""
 
-    userid = StrictCharField(max_length=64, help_text="The user's public id.")
+    userid = StrictCharField(min_length=1, max_length=64, validators=[_NO_NUL], help_text="The user's public id.")
 
 
 class GroupIdQuerySerializer(StrictQuerySerializer):
@@ -152,7 +164,7 @@ class CreateUserInputSerializer(StrictInputSerializer):
     """A new user of the token's company."""
 
     email = StrictEmailField(max_length=254, help_text="Unique on this server, case-insensitive.")
-    name = StrictCharField(max_length=150, validators=[_VISIBLE], help_text="Display name.")
+    name = StrictCharField(min_length=1, max_length=150, validators=[_VISIBLE], help_text="Display name.")
     roles = serializers.ListField(
         child=serializers.ChoiceField(choices=Role.values),
         required=False,
@@ -170,14 +182,14 @@ class CreateUserInputSerializer(StrictInputSerializer):
 class MembershipInputSerializer(StrictInputSerializer):
     """A user and a group of the token's company."""
 
-    userid = StrictCharField(max_length=64, help_text="The user's public id.")
+    userid = StrictCharField(min_length=1, max_length=64, validators=[_NO_NUL], help_text="The user's public id.")
     groupId = StrictIntegerField(min_value=1, max_value=2**63 - 1, help_text="The group's id.")
 
 
 class CreateGroupInputSerializer(StrictInputSerializer):
     """A new group of the token's company."""
 
-    name = StrictCharField(max_length=150, validators=[_VISIBLE], help_text="Unique within the company.")
+    name = StrictCharField(min_length=1, max_length=150, validators=[_VISIBLE], help_text="Unique within the company.")
 
 
 # Responses
