@@ -34,7 +34,10 @@ _VISIBLE = RegexValidator(r"^[^\x00]*[^\s\x00][^\x00]*$", message="Must contain 
 
 
 class StrictCharField(serializers.CharField):
-    """A JSON string and nothing else (DRF's CharField would turn ``5`` into ``"5"``)."""
+    """A JSON string and nothing else (DRF's CharField would turn ``5`` into ``"5"``).
+
+    Ids, searches and emails are taken as sent (``trim_whitespace=False``): trimming would turn a value the schema
+    calls invalid, such as ``" a@b.example"``, into a valid one."""
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str) or _SURROGATES.search(data):
@@ -124,7 +127,8 @@ class UserListQuerySerializer(PageQuerySerializer):
 
     search = StrictCharField(
         required=False,
-        allow_blank=True,
+        min_length=1,
+        trim_whitespace=False,
         max_length=254,
         validators=[_NO_NUL],
         help_text="Part of the email address or name, case-insensitive.",
@@ -138,7 +142,8 @@ class GroupListQuerySerializer(PageQuerySerializer):
 
     search = StrictCharField(
         required=False,
-        allow_blank=True,
+        min_length=1,
+        trim_whitespace=False,
         max_length=150,
         validators=[_NO_NUL],
         help_text="Part of the group name, case-insensitive.",
@@ -148,7 +153,9 @@ class GroupListQuerySerializer(PageQuerySerializer):
 class UserIdQuerySerializer(StrictQuerySerializer):
     """Which user."""
 
-    userid = StrictCharField(min_length=1, max_length=64, validators=[_NO_NUL], help_text="The user's public id.")
+    userid = StrictCharField(
+        min_length=1, max_length=64, trim_whitespace=False, validators=[_NO_NUL], help_text="The user's public id."
+    )
 
 
 class GroupIdQuerySerializer(StrictQuerySerializer):
@@ -163,7 +170,9 @@ class GroupIdQuerySerializer(StrictQuerySerializer):
 class CreateUserInputSerializer(StrictInputSerializer):
     """A new user of the token's company."""
 
-    email = StrictEmailField(max_length=254, help_text="Unique on this server, case-insensitive.")
+    email = StrictEmailField(
+        max_length=254, trim_whitespace=False, help_text="Unique on this server, case-insensitive."
+    )
     name = StrictCharField(min_length=1, max_length=150, validators=[_VISIBLE], help_text="Display name.")
     roles = serializers.ListField(
         child=serializers.ChoiceField(choices=Role.values),
@@ -182,7 +191,9 @@ class CreateUserInputSerializer(StrictInputSerializer):
 class MembershipInputSerializer(StrictInputSerializer):
     """A user and a group of the token's company."""
 
-    userid = StrictCharField(min_length=1, max_length=64, validators=[_NO_NUL], help_text="The user's public id.")
+    userid = StrictCharField(
+        min_length=1, max_length=64, trim_whitespace=False, validators=[_NO_NUL], help_text="The user's public id."
+    )
     groupId = StrictIntegerField(min_value=1, max_value=2**63 - 1, help_text="The group's id.")
 
 
