@@ -56,11 +56,23 @@ def validated(serializer_class: type[s.StrictInputSerializer], data) -> dict:
     return serializer.validated_data
 
 
-def find_user(context: BearerContext, userid: str) -> ApplicationUser:
+def find_user(context: BearerContext, userid: str) -> dict:
+    """The user as a selector row."""
     try:
-        return selectors.get_user_for_company_api(context.company, userid)
+        return selectors.get_user_row_for_company(context.company, userid)
     except Http404:
         raise exceptions.NotFound("No user with this userid.") from None
+
+
+def find_user_object(context: BearerContext, userid: str) -> ApplicationUser:
+    try:
+        return selectors.get_user_for_company(context.company, userid)
+    except Http404:
+        raise exceptions.NotFound("No user with this userid.") from None
+
+
+def user_body(context: BearerContext, userid: str) -> dict:
+    return s.user_representations([find_user(context, userid)])[0]
 
 
 def find_group(context: BearerContext, group_id: int) -> Group:
@@ -132,7 +144,7 @@ class ListUsersView(TenantAPIView):
             company=self.bearer.company, search=query.get("search"), role=query.get("role"), active=query.get("active")
         )
         page = paginate(users, page=query["page"], page_size=query["pageSize"])
-        body = page.body([s.user_representation(user) for user in page.items])
+        body = page.body(s.user_representations(page.items))
         return Response(body, headers={"Link": page.link_header(request)})
 
 
@@ -154,7 +166,7 @@ class GetUserView(TenantAPIView):
     )
     def get(self, request: Request) -> Response:
         query = s.UserIdQuerySerializer.from_query(request.query_params).validated_data
-        return Response(s.user_representation(find_user(self.bearer, query["userid"])))
+        return Response(user_body(self.bearer, query["userid"]))
 
 
 class CreateUserView(WriteAPIView):
@@ -178,17 +190,17 @@ class CreateUserView(WriteAPIView):
                 groups=groups,
                 actor=self.actor(),
             )
-        return Response(s.user_representation(find_user(self.bearer, user.userid)), status=status.HTTP_201_CREATED)
+        return Response(user_body(self.bearer, user.userid), status=status.HTTP_201_CREATED)
 
 
 class MembershipView(WriteAPIView):
     def post(self, request: Request) -> Response:
         data = validated(s.MembershipInputSerializer, request.data)
-        user = find_user(self.bearer, data["userid"])
+        user = find_user_object(self.bearer, data["userid"])
         group = find_group(self.bearer, data["groupId"])
         with service_errors():
             self.change(group=group, user=user, actor=self.actor())
-        return Response(s.user_representation(find_user(self.bearer, user.userid)))
+        return Response(user_body(self.bearer, user.userid))
 
     def change(self, *, group: Group, user: ApplicationUser, actor: Actor) -> None:
         raise NotImplementedError
@@ -238,7 +250,7 @@ class DeleteUserView(WriteAPIView):
     )
     def delete(self, request: Request) -> Response:
         query = s.UserIdQuerySerializer.from_query(request.query_params).validated_data
-        user = find_user(self.bearer, query["userid"])
+        user = find_user_object(self.bearer, query["userid"])
         with service_errors():
             services.user_delete(user=user, actor=self.actor())
         return Response(status=status.HTTP_204_NO_CONTENT)
