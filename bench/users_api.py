@@ -215,6 +215,10 @@ def main() -> None:
             "sync",
             "-b",
             f"127.0.0.1:{args.port}",
+            # Its default control socket path is shared by every gunicorn of this user on the machine.
+            "--no-control-socket",
+            "--log-level",
+            "warning",
         ],
         cwd=ROOT,
         env=env,
