@@ -5,6 +5,7 @@ import pytest
 
 from apps.accounts.api.permissions import NEEDS_ADMIN_USER, NEEDS_MANAGE_USERS
 from apps.accounts.models import ApplicationUser, Group
+from apps.audit.models import AuditEvent
 from tests.helpers import bearer
 
 PROBLEM = "application/problem+json"
@@ -215,3 +216,38 @@ def test_company_b_tokens_see_and_change_only_company_b(client, other_manager_to
     assert [u["userid"] for u in listed["data"]] == [other_user.userid]
     assert deleted.status_code == 404 and ApplicationUser.objects.filter(pk=plain_user.pk).exists()
     assert joined.status_code == 404 and group.members.count() == 0
+
+
+AUDIT_ACTIONS = {
+    "CreateUser": "user.created",
+    "AddUserToGroup": "group.member_added",
+    "RemoveUserFromGroup": "group.member_removed",
+    "DeleteUser": "user.deleted",
+    "CreateGroup": "group.created",
+    "DeleteGroup": "group.deleted",
+}
+
+
+@pytest.mark.parametrize("endpoint", WRITES)
+@pytest.mark.parametrize(
+    ("token_fixture", "client_fixture", "user_fixture"),
+    [("admin_token", "api_client", "admin_user"), ("manager_token", "manager_client", None)],
+)
+def test_every_write_leaves_an_audit_event_naming_the_acting_client_and_user(
+    client, request, endpoint, token_fixture, client_fixture, user_fixture, company, plain_user, group
+):
+    token = request.getfixturevalue(token_fixture)
+    acting_client = request.getfixturevalue(client_fixture)
+    acting_user = request.getfixturevalue(user_fixture) if user_fixture else None
+    # Removal needs a membership to remove; for the other writes the user starts outside the group.
+    if endpoint == "RemoveUserFromGroup":
+        group.members.add(plain_user)
+    method, path, query, body = write_requests(user=plain_user, group=group)[endpoint]
+
+    send(client, method, path, token=token, query=query, body=body)
+
+    event = AuditEvent.objects.get(action=AUDIT_ACTIONS[endpoint])
+    assert event.company == company
+    assert event.actor_type == "client"
+    assert event.trace_id.startswith("00-")
+    assert (event.actor_client, event.actor_user) == (acting_client, acting_user)
