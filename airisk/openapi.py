@@ -16,8 +16,12 @@ PROBLEM = "application/problem+json"
 
 
 class BearerTokenAuthenticationScheme(OpenApiAuthenticationExtension):
+    """The bearer scheme. A lower priority than the default, so that a description registered by the oauth app
+    itself (which owns the authentication class) wins when there is one; clients find the scheme by its type."""
+
     target_class = "apps.oauth.authentication.BearerTokenAuthentication"
     name = BEARER_SCHEME
+    priority = -1
 
     def get_security_definition(self, auto_schema) -> dict[str, Any]:
         return {

@@ -49,8 +49,9 @@ def wsgi_app(served_schema):
 
 def load_schema(raw: dict, app, token: str):
     """The served schema, limited to the fuzzed paths, calling ``app`` with ``token`` as the bearer token."""
+    (scheme,) = [name for name, s in raw["components"]["securitySchemes"].items() if s.get("scheme") == "bearer"]
     config = schemathesis.Config.from_dict(
-        {"generation": {"deterministic": True}, "auth": {"openapi": {"bearerAuth": {"bearer": token}}}}
+        {"generation": {"deterministic": True}, "auth": {"openapi": {scheme: {"bearer": token}}}}
     )
     loaded = schemathesis.openapi.from_dict(raw, config=config).include(path_regex=FUZZED_PATHS)
     loaded.app = app
