@@ -162,6 +162,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Users+Groups API: published path spellings, strict bodies, the OAuth2 endpoints (see airisk/openapi.py).
+    "PREPROCESSING_HOOKS": ["airisk.openapi.preprocess_published_paths"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "airisk.openapi.postprocess_schema"],
+    "SCHEMA_PATH_PREFIX": r"/api/",
+    "SORT_OPERATIONS": False,
+    # validatorUrl: null keeps Swagger UI from calling validator.swagger.io (the docs work on a closed network).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": True, "validatorUrl": None},
 }
 
 LOGGING = {

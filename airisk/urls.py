@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from airisk.routing import ci_path
 from airisk.views import healthz
@@ -16,4 +18,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("apps.oauth.urls")),
     path("", include("apps.accounts.api.urls")),
+    # The OpenAPI schema (JSON; ?format=yaml for YAML) and its reference page, both public, assets served locally.
+    ci_path(
+        "api/schema",
+        SpectacularAPIView.as_view(renderer_classes=[OpenApiJsonRenderer, OpenApiYamlRenderer]),
+        name="schema",
+    ),
+    ci_path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from apps.accounts.models import ApplicationUser, Group, Role
 from apps.audit.services import Actor, audit_event_record
@@ -39,6 +39,7 @@ def user_create(
     name: str = "",
     roles: Iterable[str] | None = None,
     password: str | None = None,
+    groups: Iterable[Group] = (),
 ) -> ApplicationUser:
     email = _clean_email(email)
     user = ApplicationUser(company=company, email=email, name=(name or "").strip())
@@ -47,8 +48,15 @@ def user_create(
         validate_password(password, user)
     user.set_password(password)
     user.full_clean()
-    user.save()
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        # Two requests raced past the uniqueness check with the same address.
+        raise ValidationError(f"A user with the email {email} already exists.", code="duplicate_email") from None
     audit_event_record(action="user.created", company=company, actor=actor, user=user, target=user)
+    for group in groups:
+        group_add_member(group=group, user=user, actor=actor)
     return user
 
 
@@ -68,8 +76,14 @@ def server_admin_create(*, email: str, password: str, actor: Actor) -> Applicati
 @transaction.atomic
 def group_create(*, company: Company, name: str, actor: Actor) -> Group:
     group = Group(company=company, name=(name or "").strip())
-    group.full_clean()  # unique name per company
-    group.save()
+    if Group.objects.for_company(company).filter(name=group.name).exists():
+        raise ValidationError(f"A group named {group.name} already exists.", code="duplicate_name")
+    group.full_clean()
+    try:
+        with transaction.atomic():
+            group.save()
+    except IntegrityError:
+        raise ValidationError(f"A group named {group.name} already exists.", code="duplicate_name") from None
     audit_event_record(action="group.created", company=company, actor=actor, target=group)
     return group
 
@@ -210,15 +224,7 @@ def user_delete(*, user: ApplicationUser, actor: Actor) -> None:
 
     A company must keep at least one active admin: deleting the last one is refused (code ``last_admin``).
     """
-    if user.company_id is not None and user.role_admin:
-        # Lock the company's admin rows so that two concurrent deletions cannot both see "another admin left".
-        admins = list(
-            ApplicationUser.objects.select_for_update()
-            .filter(company_id=user.company_id, role_admin=True, is_active=True)
-            .values_list("pk", flat=True)
-        )
-        if not [pk for pk in admins if pk != user.pk]:
-            raise ValidationError("A company must keep at least one active admin.", code="last_admin")
+    user_admin_guard(user=user, actor=actor, deleting=True)
     audit_event_record(action="user.deleted", company=user.company, actor=actor, target=user)
     user.delete()
 

@@ -1,3 +1,18 @@
 """The scoped Users and Groups API (routes keep the published spellings and match in any case)."""
 
-urlpatterns: list = []
+from airisk import openapi  # noqa: F401  (registers the bearer scheme with drf-spectacular)
+from airisk.routing import ci_path
+from apps.accounts.api import views
+
+urlpatterns = [
+    ci_path("api/Users/ListUsers", views.ListUsersView.as_view(), name="users-list"),
+    ci_path("api/ListUsers", views.ListUsersShortView.as_view(), name="users-list-short"),
+    ci_path("api/Users/GetUser", views.GetUserView.as_view(), name="users-get"),
+    ci_path("api/Users/CreateUser", views.CreateUserView.as_view(), name="users-create"),
+    ci_path("api/Users/AddUserToGroup", views.AddUserToGroupView.as_view(), name="users-add-to-group"),
+    ci_path("api/Users/RemoveUserFromGroup", views.RemoveUserFromGroupView.as_view(), name="users-remove-from-group"),
+    ci_path("api/Users/DeleteUser", views.DeleteUserView.as_view(), name="users-delete"),
+    ci_path("api/Groups/ListGroups", views.ListGroupsView.as_view(), name="groups-list"),
+    ci_path("api/Groups/CreateGroup", views.CreateGroupView.as_view(), name="groups-create"),
+    ci_path("api/Groups/DeleteGroup", views.DeleteGroupView.as_view(), name="groups-delete"),
+]
