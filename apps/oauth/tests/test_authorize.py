@@ -1,6 +1,5 @@
 """GET /api/oauth2: a 302 with a single-use code, or the published error responses (never a redirect)."""
 
-import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -11,9 +10,9 @@ from apps.oauth.models import AuthorizationCode
 from apps.oauth.services import pkce_s256
 from tests.factories import APIUserFactory, UserFactory
 
+from .assertions import assert_published_401, assert_text_reason
 from .conftest import REDIRECT_URI, code_from
 
-TRACE_ID = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-00$")
 CHALLENGE = pkce_s256("v" * 43)
 
 
@@ -22,20 +21,8 @@ def get(client, **params):
 
 
 def assert_reason(response, reason):
-    assert response.status_code == 400
-    assert response["Content-Type"] == "text/plain; charset=utf-8"
-    assert response.content.decode() == reason
-    assert not response.has_header("Location")
-
-
-def assert_unauthorized(response):
-    assert response.status_code == 401
-    assert response["Content-Type"] == "application/problem+json; charset=utf-8"
-    body = response.json()
-    assert set(body) == {"type", "title", "status", "traceId"}
-    assert body["type"] == "https://tools.ietf.org/html/rfc9110#section-15.5.2"
-    assert (body["title"], body["status"]) == ("Unauthorized", 401)
-    assert TRACE_ID.match(body["traceId"])
+    assert_text_reason(response, reason)
+    assert not response.has_header("Location")  # an error is never a redirect
 
 
 def test_authorize_redirects_to_the_registered_uri_with_a_single_use_code(client, api_client):
@@ -173,13 +160,13 @@ def test_authorize_accepts_plain_http_registered_for_loopback(client, company):
 def test_authorize_with_unknown_client_is_401_problem(client, api_client):
     response = get(client, client_id="nope", redirect_uri=REDIRECT_URI)
 
-    assert_unauthorized(response)
+    assert_published_401(response)
 
 
 def test_authorize_with_inactive_client_is_401_problem(client, company):
     api_client = APIUserFactory(company=company, is_active=False)
 
-    assert_unauthorized(get(client, client_id=api_client.client_id, redirect_uri=REDIRECT_URI))
+    assert_published_401(get(client, client_id=api_client.client_id, redirect_uri=REDIRECT_URI))
     assert not AuthorizationCode.objects.exists()
 
 
@@ -187,7 +174,7 @@ def test_authorize_for_a_client_of_an_inactive_company_is_401_problem(client, ap
     company.is_active = False
     company.save()
 
-    assert_unauthorized(get(client, client_id=api_client.client_id, redirect_uri=REDIRECT_URI))
+    assert_published_401(get(client, client_id=api_client.client_id, redirect_uri=REDIRECT_URI))
 
 
 @pytest.mark.parametrize("response_type", ["token", "id_token", "code token", "CODE"])

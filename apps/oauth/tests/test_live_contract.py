@@ -16,11 +16,10 @@ from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 from django.core.management import call_command
 
+from apps.oauth.tests.assertions import assert_published_401, assert_text_reason
 from tests.factories import CompanyFactory, UserFactory
 
 REDIRECT_URI = "https://localhost/callback"
-TRACE_ID = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-00$")
-PROBLEM_401 = {"type": "https://tools.ietf.org/html/rfc9110#section-15.5.2", "title": "Unauthorized", "status": 401}
 
 
 @pytest.fixture
@@ -48,20 +47,6 @@ def authorization_code(base: str, query: str) -> str:
     location = response.headers["Location"]
     assert location.startswith(f"{REDIRECT_URI}?code=")
     return parse_qs(urlsplit(location).query)["code"][0]
-
-
-def assert_published_401(response):
-    assert response.status_code == 401
-    assert response.headers["Content-Type"] == "application/problem+json; charset=utf-8"
-    body = response.json()
-    assert {k: body[k] for k in PROBLEM_401} == PROBLEM_401 and set(body) == {*PROBLEM_401, "traceId"}
-    assert TRACE_ID.match(body["traceId"])
-
-
-def assert_published_400(response, reason):
-    assert response.status_code == 400
-    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
-    assert response.text == reason
 
 
 def assert_token_response(response):
@@ -185,16 +170,14 @@ def test_spec_authorize_error_unknown_client_id(live_server, credentials):
 def test_spec_token_error_missing_client_id(live_server, credentials):
     data = {"client_secret": credentials["client_secret"], "redirect_uri": REDIRECT_URI, "code": "AUTH_CODE_HERE"}
 
-    assert_published_400(
-        requests.post(f"{live_server.url}/api/oauth2/Token", data=data, timeout=10), "Invalid client_id"
-    )
+    assert_text_reason(requests.post(f"{live_server.url}/api/oauth2/Token", data=data, timeout=10), "Invalid client_id")
 
 
 def test_spec_token_error_invalid_code(live_server, credentials):
     data = {**credentials, "redirect_uri": REDIRECT_URI, "code": "SplxlOBeZQQYbYS6WxSbIA"}
     del data["company"], data["redirect_uris"]
 
-    assert_published_400(requests.post(f"{live_server.url}/api/oauth2/Token", data=data, timeout=10), "Invalid Code")
+    assert_text_reason(requests.post(f"{live_server.url}/api/oauth2/Token", data=data, timeout=10), "Invalid Code")
 
 
 def test_spec_token_error_unknown_client_id(live_server, credentials):
@@ -209,7 +192,7 @@ def test_spec_token_error_unknown_client_id(live_server, credentials):
 def test_spec_token_error_missing_client_secret(live_server, credentials):
     data = {"client_id": credentials["client_id"], "redirect_uri": REDIRECT_URI, "code": "AUTH_CODE_HERE"}
 
-    assert_published_400(
+    assert_text_reason(
         requests.post(f"{live_server.url}/api/oauth2/Token", data=data, timeout=10), "Invalid client_secret"
     )
 

@@ -18,10 +18,10 @@ from apps.oauth.services import api_client_set_active, pkce_s256
 from tests.factories import APIUserFactory, UserFactory
 from tests.helpers import bearer
 
+from .assertions import TRACE_ID, assert_published_401, assert_text_reason
 from .conftest import REDIRECT_URI
 
 TOKEN_URL = "/api/oauth2/Token"
-TRACE_ID = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-00$")
 VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 
 
@@ -32,22 +32,6 @@ def form(client, body: dict | str, **headers):
 
 def body_for(api_client, code, **extra):
     return {"client_id": api_client.client_id, "client_secret": api_client.plain_secret, "code": code, **extra}
-
-
-def assert_reason(response, reason):
-    assert response.status_code == 400
-    assert response["Content-Type"] == "text/plain; charset=utf-8"
-    assert response.content.decode() == reason
-
-
-def assert_unauthorized(response):
-    assert response.status_code == 401
-    assert response["Content-Type"] == "application/problem+json; charset=utf-8"
-    body = response.json()
-    assert set(body) == {"type", "title", "status", "traceId"}
-    assert body["type"] == "https://tools.ietf.org/html/rfc9110#section-15.5.2"
-    assert (body["title"], body["status"]) == ("Unauthorized", 401)
-    assert TRACE_ID.match(body["traceId"])
 
 
 def claims_of(token: str) -> dict:
@@ -151,18 +135,18 @@ def test_token_without_client_id_is_invalid_client_id(client, api_client, author
     body = body_for(api_client, authorize(api_client))
     del body["client_id"]
 
-    assert_reason(form(client, body), "Invalid client_id")
+    assert_text_reason(form(client, body), "Invalid client_id")
 
 
 def test_token_without_client_secret_is_invalid_client_secret(client, api_client, authorize):
     body = body_for(api_client, authorize(api_client))
     del body["client_secret"]
 
-    assert_reason(form(client, body), "Invalid client_secret")
+    assert_text_reason(form(client, body), "Invalid client_secret")
 
 
 def test_token_without_code_is_invalid_code(client, api_client):
-    assert_reason(
+    assert_text_reason(
         form(client, {"client_id": api_client.client_id, "client_secret": api_client.plain_secret}), "Invalid Code"
     )
 
@@ -170,7 +154,7 @@ def test_token_without_code_is_invalid_code(client, api_client):
 def test_token_with_unknown_code_is_invalid_code_and_audited(client, api_client):
     response = form(client, body_for(api_client, "SplxlOBeZQQYbYS6WxSbIA"))
 
-    assert_reason(response, "Invalid Code")
+    assert_text_reason(response, "Invalid Code")
     event = AuditEvent.objects.get(action="token.exchange_failed")
     assert event.outcome == "failure" and event.detail == {"reason": "unknown code"}
     assert event.company == api_client.company
@@ -182,8 +166,8 @@ def test_token_unknown_client_and_wrong_secret_get_the_same_401(client, api_clie
     unknown = form(client, {"client_id": "unknown", "client_secret": api_client.plain_secret, "code": code})
     wrong = form(client, {"client_id": api_client.client_id, "client_secret": "x" * 43, "code": code})
 
-    assert_unauthorized(unknown)
-    assert_unauthorized(wrong)
+    assert_published_401(unknown)
+    assert_published_401(wrong)
     assert unknown.headers.keys() == wrong.headers.keys()
     assert AuthorizationCode.objects.get().used_at is None
     failures = AuditEvent.objects.filter(action="client.auth_failed")
@@ -195,14 +179,14 @@ def test_token_refuses_wrong_http_basic_secret_with_401_and_basic_challenge(clie
 
     response = form(client, {"code": authorize(api_client)}, Authorization=f"Basic {basic}")
 
-    assert_unauthorized(response)
+    assert_published_401(response)
     assert response["WWW-Authenticate"] == 'Basic realm="airisk"'
 
 
 def test_token_refuses_undecodable_http_basic_with_401(client):
     response = form(client, {"code": "x"}, Authorization="Basic %%%not-base64")
 
-    assert_unauthorized(response)
+    assert_published_401(response)
 
 
 def test_token_refuses_a_secret_sent_both_by_basic_and_in_the_body(client, api_client, authorize):
@@ -210,7 +194,7 @@ def test_token_refuses_a_secret_sent_both_by_basic_and_in_the_body(client, api_c
 
     response = form(client, body_for(api_client, authorize(api_client)), Authorization=f"Basic {basic}")
 
-    assert_reason(response, "Invalid client_secret: sent both in the body and by HTTP Basic")
+    assert_text_reason(response, "Invalid client_secret: sent both in the body and by HTTP Basic")
 
 
 # the bindings of the code
@@ -222,7 +206,7 @@ def test_token_refuses_a_different_redirect_uri(client, company, authorize):
 
     response = form(client, body_for(api_client, code, redirect_uri="https://localhost/other"))
 
-    assert_reason(response, "Invalid redirect_uri")
+    assert_text_reason(response, "Invalid redirect_uri")
     # A failed binding does not burn the code for its rightful client.
     assert form(client, body_for(api_client, code, redirect_uri=REDIRECT_URI)).status_code == 200
 
@@ -230,7 +214,7 @@ def test_token_refuses_a_different_redirect_uri(client, company, authorize):
 def test_token_refuses_userid_when_the_code_has_none(client, api_client, plain_user, authorize):
     response = form(client, body_for(api_client, authorize(api_client), userid=plain_user.userid))
 
-    assert_reason(response, "Invalid userid")
+    assert_text_reason(response, "Invalid userid")
 
 
 def test_token_refuses_a_different_userid(client, api_client, plain_user, admin_user, authorize):
@@ -238,7 +222,7 @@ def test_token_refuses_a_different_userid(client, api_client, plain_user, admin_
 
     response = form(client, body_for(api_client, code, userid=admin_user.userid))
 
-    assert_reason(response, "Invalid userid")
+    assert_text_reason(response, "Invalid userid")
 
 
 def test_token_refuses_a_user_deactivated_after_the_code_was_issued(client, api_client, plain_user, authorize):
@@ -246,7 +230,7 @@ def test_token_refuses_a_user_deactivated_after_the_code_was_issued(client, api_
     plain_user.is_active = False
     plain_user.save()
 
-    assert_reason(form(client, body_for(api_client, code)), "Invalid userid")
+    assert_text_reason(form(client, body_for(api_client, code)), "Invalid userid")
 
 
 def test_token_refuses_the_code_of_client_a_used_by_client_b(client, api_client, authorize, company):
@@ -255,14 +239,14 @@ def test_token_refuses_the_code_of_client_a_used_by_client_b(client, api_client,
 
     response = form(client, body_for(client_b, code))
 
-    assert_reason(response, "Invalid Code")
+    assert_text_reason(response, "Invalid Code")
     assert form(client, body_for(api_client, code)).status_code == 200
 
 
 def test_token_refuses_the_code_of_another_companys_client(client, api_client, other_api_client, authorize):
     code = authorize(api_client)
 
-    assert_reason(form(client, body_for(other_api_client, code)), "Invalid Code")
+    assert_text_reason(form(client, body_for(other_api_client, code)), "Invalid Code")
     assert AuditEvent.objects.get(action="token.exchange_failed").company == other_api_client.company
 
 
@@ -272,7 +256,7 @@ def test_token_refuses_an_expired_code(client, api_client, authorize):
 
     response = form(client, body_for(api_client, code))
 
-    assert_reason(response, "Invalid Code")
+    assert_text_reason(response, "Invalid Code")
     assert AuditEvent.objects.get(action="token.exchange_failed").detail == {"reason": "code expired"}
 
 
@@ -283,7 +267,7 @@ def test_token_rejects_replayed_code_and_revokes_first_token(client, api_client,
 
     replay = form(client, body_for(api_client, code))
 
-    assert_reason(replay, "Invalid Code")
+    assert_text_reason(replay, "Invalid Code")
     assert client.get("/api/oauth2/me", headers=bearer(first)).status_code == 401
     assert AccessToken.objects.get().revoked_at is not None
     assert AuditEvent.objects.filter(action="token.revoked", detail__reason="code replayed").exists()
@@ -293,11 +277,11 @@ def test_token_for_an_inactive_client_or_company_is_401(client, api_client, comp
     code = authorize(api_client)
     api_client_set_active(client=api_client, active=False, actor=Actor.system())
 
-    assert_unauthorized(form(client, body_for(api_client, code)))
+    assert_published_401(form(client, body_for(api_client, code)))
     api_client_set_active(client=api_client, active=True, actor=Actor.system())
     company.is_active = False
     company.save()
-    assert_unauthorized(form(client, body_for(api_client, code)))
+    assert_published_401(form(client, body_for(api_client, code)))
 
 
 # PKCE
@@ -316,13 +300,13 @@ def test_token_accepts_the_right_code_verifier(client, api_client, pkce_code):
 def test_token_refuses_a_missing_or_wrong_code_verifier(client, api_client, pkce_code, verifier):
     extra = {"code_verifier": verifier} if verifier else {}
 
-    assert_reason(form(client, body_for(api_client, pkce_code, **extra)), "Invalid code_verifier")
+    assert_text_reason(form(client, body_for(api_client, pkce_code, **extra)), "Invalid code_verifier")
 
 
 def test_token_refuses_a_code_verifier_for_a_code_without_challenge(client, api_client, authorize):
     response = form(client, body_for(api_client, authorize(api_client), code_verifier=VERIFIER))
 
-    assert_reason(response, "Invalid code_verifier")
+    assert_text_reason(response, "Invalid code_verifier")
 
 
 # malformed requests: 4xx with a reason, never a 500
@@ -359,7 +343,7 @@ def test_token_body_neither_form_nor_json_is_415(client, content_type):
 def test_token_refuses_malformed_json(client, body, reason):
     response = client.post(TOKEN_URL, body, content_type="application/json")
 
-    assert_reason(response, reason)
+    assert_text_reason(response, reason)
 
 
 @pytest.mark.parametrize(
@@ -371,13 +355,13 @@ def test_token_refuses_malformed_json(client, body, reason):
     ],
 )
 def test_token_refuses_malformed_forms(client, body, reason):
-    assert_reason(form(client, body), reason)
+    assert_text_reason(form(client, body), reason)
 
 
 def test_token_refuses_a_body_that_is_not_utf8(client):
     response = client.post(TOKEN_URL, b"client_id=\xff", content_type="application/x-www-form-urlencoded")
 
-    assert_reason(response, "Invalid request: the body is not UTF-8")
+    assert_text_reason(response, "Invalid request: the body is not UTF-8")
 
 
 def test_token_refuses_an_oversized_body(client, api_client):
@@ -385,7 +369,7 @@ def test_token_refuses_an_oversized_body(client, api_client):
 
     response = form(client, body)
 
-    assert_reason(response, f"Invalid request: the body is larger than {MAX_BODY_BYTES} bytes")
+    assert_text_reason(response, f"Invalid request: the body is larger than {MAX_BODY_BYTES} bytes")
 
 
 def test_token_json_null_counts_as_absent(client, api_client, authorize):
@@ -397,7 +381,7 @@ def test_token_json_null_counts_as_absent(client, api_client, authorize):
 def test_token_refuses_other_grant_types(client, api_client, authorize):
     response = form(client, body_for(api_client, authorize(api_client), grant_type="client_credentials"))
 
-    assert_reason(response, "Invalid grant_type")
+    assert_text_reason(response, "Invalid grant_type")
 
 
 def test_token_body_parameters_only_not_the_query_string(client, api_client, authorize):
@@ -405,7 +389,7 @@ def test_token_body_parameters_only_not_the_query_string(client, api_client, aut
 
     response = client.post(f"{TOKEN_URL}?{query}", "", content_type="application/x-www-form-urlencoded")
 
-    assert_reason(response, "Invalid client_id")
+    assert_text_reason(response, "Invalid client_id")
 
 
 # throttling
