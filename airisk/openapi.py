@@ -1,6 +1,6 @@
-"""The OpenAPI 3 schema (drf-spectacular): the bearer scheme, case-insensitive routes under their published
+"""The OpenAPI 3 schema (drf-spectacular): case-insensitive routes under their published
 spellings, strict request bodies, and the OAuth2 endpoints, which are plain Django views outside DRF and are
-documented here from their published contract."""
+documented here from their published contract. The bearer scheme is described by apps/oauth/schema.py."""
 
 from __future__ import annotations
 
@@ -8,29 +8,8 @@ import copy
 import re
 from typing import Any
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
-
-BEARER_SCHEME = "bearerAuth"
 CLIENT_BASIC_SCHEME = "clientSecretBasic"
 PROBLEM = "application/problem+json"
-
-
-class BearerTokenAuthenticationScheme(OpenApiAuthenticationExtension):
-    """The bearer scheme. A lower priority than the default, so that a description registered by the oauth app
-    itself (which owns the authentication class) wins when there is one; clients find the scheme by its type."""
-
-    target_class = "apps.oauth.authentication.BearerTokenAuthentication"
-    name = BEARER_SCHEME
-    priority = -1
-
-    def get_security_definition(self, auto_schema) -> dict[str, Any]:
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "bearerFormat": "JWT",
-            "description": "An access token from POST /api/oauth2/Token: generic (no userid) or for a user. "
-            "Sent only in the Authorization header, never in the query string.",
-        }
 
 
 # ci_path turns each letter into "[Xx]"; the documented path is the published spelling (the first of each pair).

@@ -13,5 +13,6 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
             "type": "http",
             "scheme": "bearer",
             "bearerFormat": "JWT",
-            "description": "An access token from POST /api/oauth2/Token (generic, or for a user with userid).",
+            "description": "An access token from POST /api/oauth2/Token (generic, or for a user with userid). "
+            "Sent only in the Authorization header, never in the query string.",
         }
