@@ -53,13 +53,11 @@ class Page:
 
 
 def paginate(queryset: QuerySet, *, page: int, page_size: int) -> Page:
-    """One page of ``queryset``. A short first page tells the total itself, so the count query is skipped; a page
-    beyond the end is not queried at all."""
-    if page == 1:
-        items = list(queryset[:page_size])
-        total = len(items) if len(items) < page_size else queryset.count()
-    else:
-        total = queryset.count()
-        offset = (page - 1) * page_size
-        items = list(queryset[offset : offset + page_size]) if offset < total else []
+    """One page of ``queryset``, reading one row past the page: when that row is absent and the page is not
+    empty, the page itself tells the total and the count query is skipped (always so for a company with no more
+    users than one page). A page beyond the end costs one count query."""
+    offset = (page - 1) * page_size
+    rows = list(queryset[offset : offset + page_size + 1])
+    items = rows[:page_size]
+    total = offset + len(rows) if rows and len(rows) <= page_size else queryset.count()
     return Page(items=items, page=page, page_size=page_size, total=total)
