@@ -54,8 +54,12 @@ class BearerTokenAuthentication(BaseAuthentication):
         except (UnicodeDecodeError, InvalidToken):
             raise InvalidBearerToken() from None
 
-        token = AccessToken.objects.select_related("client", "company", "user").filter(jti=claims.jti).first()
-        if token is None or not self._still_valid(token, claims):
+        try:
+            # get(), not first(): no ORDER BY on this per-request query.
+            token = AccessToken.objects.select_related("client", "company", "user").get(jti=claims.jti)
+        except AccessToken.DoesNotExist:
+            raise InvalidBearerToken() from None
+        if not self._still_valid(token, claims):
             raise InvalidBearerToken()
         context = BearerContext(company=token.company, client=token.client, user=token.user, token=token)
         return (token.user or AnonymousUser(), context)
