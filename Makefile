@@ -56,3 +56,7 @@ clean:
 # OAuth2 benchmark (needs PostgreSQL and wrk); e.g. make bench-oauth BENCH_ARGS="--duration 10 --path /api/oauth2/me"
 bench-oauth: $(STAMP)
 	$(BIN)/python bench/oauth.py $(BENCH_ARGS)
+
+# Users API benchmark: 10,000 users, ListUsers pageSize=50 under gunicorn on PostgreSQL (needs wrk).
+bench-users: $(STAMP)
+	$(BIN)/python bench/users_api.py $(BENCH_ARGS)

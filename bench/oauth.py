@@ -31,6 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from common import ensure_database
+
 ROOT = Path(__file__).resolve().parent.parent
 REDIRECT_URI = "https://localhost/callback"
 
@@ -82,7 +84,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test_oauth"),
+        default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_oauth"),
         help="PostgreSQL database to use (migrated; the seeded company is deleted at the end).",
     )
     parser.add_argument("--cache-url", default="locmemcache://bench", help="CACHE_URL of the server (e.g. Redis).")
@@ -203,6 +205,7 @@ def main() -> None:
     base = f"http://127.0.0.1:{args.port}"
 
     print(f"migrating {args.database_url} ...", flush=True)
+    ensure_database(args.database_url)
     subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"], env=env, check=True)
     seeded = seed(env)
     server = subprocess.Popen(

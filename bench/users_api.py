@@ -29,7 +29,8 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from urllib.parse import urlsplit
+
+from common import ensure_database
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPANY_SLUG = "bench-users"
@@ -65,18 +66,6 @@ def server_env(database_url: str) -> dict[str, str]:
         CONN_MAX_AGE="600",
     )
     return env
-
-
-def ensure_database(database_url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(database_url)
-    name = parts.path.lstrip("/")
-    admin_url = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-            print(f"created database {name}")
 
 
 def seed(users: int, reseed: bool) -> str:
