@@ -9,6 +9,8 @@ from django.core.management import CommandError, call_command
 from apps.accounts.models import ApplicationUser, Group
 from apps.audit.models import AuditEvent
 from apps.companies.models import Company
+from apps.oauth.crypto import secret_matches
+from apps.oauth.models import APIUser
 from tests.factories import CompanyFactory, UserFactory
 from tests.helpers import run_manage
 
@@ -169,14 +171,29 @@ def test_create_server_admin_rejects_duplicate_email_and_weak_password(db):
 
 def test_seed_demo_is_idempotent(db):
     first = json.loads(call("seed_demo", "--json"))
-    counts = (Company.objects.count(), ApplicationUser.objects.count(), Group.objects.count())
+    counts = (Company.objects.count(), ApplicationUser.objects.count(), Group.objects.count(), APIUser.objects.count())
     second = json.loads(call("seed_demo", "--json"))
 
-    assert first == second
-    assert counts == (1, 2, 1)
-    assert (Company.objects.count(), ApplicationUser.objects.count(), Group.objects.count()) == counts
+    assert counts == (1, 2, 1, 1)
+    assert (
+        Company.objects.count(),
+        ApplicationUser.objects.count(),
+        Group.objects.count(),
+        APIUser.objects.count(),
+    ) == counts
+    assert {**first, "client_secret": None} == second
     group = Group.objects.get(name=first["group"])
     assert group.members.count() == 2
+
+
+def test_seed_demo_shows_the_demo_clients_secret_only_when_it_creates_it(db):
+    first = json.loads(call("seed_demo", "--json"))
+    again = call("seed_demo")
+
+    client = APIUser.objects.get(client_id=first["client_id"])
+    assert secret_matches(first["client_secret"], client.secret_hash)
+    assert first["client_secret"] not in again
+    assert f"rotate_client_secret {client.client_id}" in again
 
 
 def test_seed_demo_admin_can_log_in_to_the_admin(db, client):

@@ -8,16 +8,23 @@ from apps.accounts.services import group_add_member, group_create, user_create
 from apps.audit.services import Actor
 from apps.companies.models import Company
 from apps.companies.services import company_create
+from apps.oauth.models import APIUser
+from apps.oauth.services import api_client_create
 
 DEMO_SLUG = "demo"
 DEMO_ADMIN = ("admin@demo.airisk.local", "Demo Admin", ["admin", "user"])
 DEMO_USER = ("user@demo.airisk.local", "Demo User", ["user"])
 DEMO_PASSWORD = "governance-first-42"
 DEMO_GROUP = "Everyone"
+DEMO_CLIENT = "Demo integration"
+DEMO_REDIRECT_URI = "http://localhost/callback"
 
 
 class Command(AIRiskCommand):
-    help = "Create (once) a demo company with an admin, a plain user and a group, and print how to log in."
+    help = (
+        "Create (once) a demo company with an admin, a plain user, a group and an API client, and print how to "
+        "log in. The client's secret is printed only on the run that creates it."
+    )
 
     @transaction.atomic
     def run(self, **options):
@@ -35,9 +42,21 @@ class Command(AIRiskCommand):
         )
         for user in users.values():
             group_add_member(group=group, user=user, actor=actor)
+        client, secret = APIUser.objects.for_company(company).filter(name=DEMO_CLIENT).first(), None
+        if client is None:
+            client, secret = api_client_create(
+                company=company, name=DEMO_CLIENT, redirect_uris=[DEMO_REDIRECT_URI], actor=actor
+            )
+        if secret is not None:
+            client_line = f"client_secret {secret} (shown only now)"
+        else:
+            client_line = (
+                f"its secret was shown when it was created; `rotate_client_secret {client.client_id}` makes a new one"
+            )
         line = (
             f"Demo company '{company.slug}' is ready. Log in at http://127.0.0.1:8000/admin/ as "
-            f"{DEMO_ADMIN[0]} with password {DEMO_PASSWORD} (plain user: {DEMO_USER[0]}, same password)."
+            f"{DEMO_ADMIN[0]} with password {DEMO_PASSWORD} (plain user: {DEMO_USER[0]}, same password). "
+            f"Demo API client: client_id {client.client_id}, redirect URI {DEMO_REDIRECT_URI}, {client_line}."
         )
         return line, {
             "company": company.slug,
@@ -45,4 +64,7 @@ class Command(AIRiskCommand):
             "user": DEMO_USER[0],
             "password": DEMO_PASSWORD,
             "group": group.name,
+            "client_id": client.client_id,
+            "client_secret": secret,
+            "redirect_uri": DEMO_REDIRECT_URI,
         }
