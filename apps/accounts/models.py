@@ -118,7 +118,8 @@ class ApplicationUser(AbstractBaseUser):
 
     @property
     def is_company_admin(self) -> bool:
-        return self.company_id is not None and self.role_admin
+        # The admin of a deactivated company loses the portal with its clients and tokens.
+        return self.company_id is not None and self.role_admin and self.company.is_active
 
     # The Django admin lets in "staff": server admins and company admins.
     @property

@@ -4,9 +4,11 @@ nobody else (monitor, compliance and plain users are sent to the login page)."""
 import pytest
 from django.urls import reverse
 
+from apps.audit.services import Actor
+from apps.companies.services import company_set_active
 from tests.admin.conftest import logged_in
 from tests.admin.helpers import actions_recorded, add_url, changelist
-from tests.factories import UserFactory
+from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 COMPANY_SCREENS = [
     "oauth_apiuser",
@@ -43,6 +45,28 @@ def test_deactivated_company_admin_is_sent_to_the_login_page(company):
     response = browser.get(reverse("admin:index"))
 
     assert response.status_code == 302
+
+
+def test_admin_of_a_deactivated_company_is_sent_to_the_login_page(company, admin_user):
+    browser = logged_in(admin_user)
+    assert browser.get(reverse("admin:index")).status_code == 200
+
+    company_set_active(company=company, active=False, actor=Actor.system())
+    response = browser.get(changelist("oauth_apiuser"))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_admin_of_a_deactivated_company_cannot_log_in(client, company, admin_user):
+    company_set_active(company=company, active=False, actor=Actor.system())
+
+    response = client.post(
+        reverse("admin:login"), {"username": admin_user.email, "password": DEFAULT_PASSWORD, "next": "/admin/"}
+    )
+
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
 
 
 def test_non_admin_cannot_run_an_action(company, api_client):
