@@ -59,37 +59,33 @@ class BearerTokenAuthentication(BaseAuthentication):
             token = AccessToken.objects.select_related("client", "company", "user").get(jti=claims.jti)
         except AccessToken.DoesNotExist:
             raise InvalidBearerToken() from None
-        if not self._still_valid(token, claims):
+        if not access_token_still_valid(token, claims):
             raise InvalidBearerToken()
         context = BearerContext(company=token.company, client=token.client, user=token.user, token=token)
         return (token.user or AnonymousUser(), context)
-
-    @staticmethod
-    def _still_valid(token: AccessToken, claims) -> bool:
-        user = token.user
-        return (
-            token.revoked_at is None
-            and token.expires_at > timezone.now()
-            and token.client.is_active
-            and token.company.is_active
-            and token.client.company_id == token.company_id
-            and token.client.client_id == claims.client_id
-            and token.company.slug == claims.company
-            and (
-                user is None
-                if claims.kind == "generic"
-                else user is not None
-                and user.is_active
-                and user.company_id == token.company_id
-                and user.userid == claims.sub
-            )
-        )
 
     def authenticate_header(self, request) -> str:
         return "Bearer"
 
 
 def access_token_still_valid(token: AccessToken, claims) -> bool:
-    """The row-side checks of a verified JWT (revoked, expired, deactivated client/company/user), as the
-    bearer authentication applies them; introspection (RFC 7662) answers with the same rules."""
-    return BearerTokenAuthentication._still_valid(token, claims)
+    """The row-side checks of a verified JWT (revoked, expired, deactivated client/company/user, claims that
+    disagree with the row). Bearer authentication and introspection (RFC 7662) apply the same rules."""
+    user = token.user
+    return (
+        token.revoked_at is None
+        and token.expires_at > timezone.now()
+        and token.client.is_active
+        and token.company.is_active
+        and token.client.company_id == token.company_id
+        and token.client.client_id == claims.client_id
+        and token.company.slug == claims.company
+        and (
+            user is None
+            if claims.kind == "generic"
+            else user is not None
+            and user.is_active
+            and user.company_id == token.company_id
+            and user.userid == claims.sub
+        )
+    )
