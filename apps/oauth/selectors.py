@@ -22,7 +22,11 @@ _UNKNOWN_CLIENT_HASH = "0" * 64
 
 def api_client_get_by_client_id(client_id: str) -> APIUser | None:
     """The client with this client id, with its company (for the active checks), or None."""
-    return APIUser.objects.select_related("company").filter(client_id=client_id).first()
+    # get(), not first(): client_id is unique, and the token endpoint's hot path needs no ORDER BY.
+    try:
+        return APIUser.objects.select_related("company").get(client_id=client_id)
+    except APIUser.DoesNotExist:
+        return None
 
 
 def api_client_usable(client: APIUser | None) -> bool:
@@ -49,12 +53,10 @@ def active_user_for_company(company: Company, userid: str) -> ApplicationUser | 
 
 def access_token_for_client_company(*, client: APIUser, jti: str) -> AccessToken | None:
     """A token of the client's company by ``jti``, with what introspection reports; None for any other."""
-    return (
-        AccessToken.objects.for_company(client.company)
-        .select_related("client", "company", "user")
-        .filter(jti=jti)
-        .first()
-    )
+    try:
+        return AccessToken.objects.for_company(client.company).select_related("client", "company", "user").get(jti=jti)
+    except AccessToken.DoesNotExist:
+        return None
 
 
 def access_tokens_of_client(client: APIUser) -> QuerySet[AccessToken]:
