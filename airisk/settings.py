@@ -41,14 +41,18 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Lowest layer first; an app imports only the apps listed above it (see the README's architecture).
+    "apps.core",
     "apps.companies",
-    "apps.accounts",
     "apps.audit",
+    "apps.accounts",
     "apps.oauth",
+    "apps.users_api",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [
-    "airisk.middleware.TraceIdMiddleware",
+    "apps.core.middleware.TraceIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -150,7 +154,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["apps.oauth.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["apps.oauth.permissions.HasAccessToken"],
     "UNAUTHENTICATED_USER": None,
-    "EXCEPTION_HANDLER": "airisk.problems.api_exception_handler",
+    "EXCEPTION_HANDLER": "apps.core.problems.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
@@ -162,9 +166,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Users+Groups API: published path spellings, strict bodies, the OAuth2 endpoints (see airisk/openapi.py).
-    "PREPROCESSING_HOOKS": ["airisk.openapi.preprocess_published_paths"],
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "airisk.openapi.postprocess_schema"],
+    # Users+Groups API: published path spellings, strict bodies, the OAuth2 endpoints (see apps/core/openapi.py).
+    "PREPROCESSING_HOOKS": ["apps.core.openapi.preprocess_published_paths"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "apps.core.openapi.postprocess_schema"],
     "SCHEMA_PATH_PREFIX": r"/api/",
     "SORT_OPERATIONS": False,
     # validatorUrl: null keeps Swagger UI from calling validator.swagger.io (the docs work on a closed network).

@@ -3,9 +3,9 @@ from django.urls import include, path
 from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from airisk.routing import ci_path
-from airisk.views import healthz
 from apps.accounts.admin import password_change as admin_password_change
+from apps.core.routing import ci_path
+from apps.core.views import healthz
 
 admin.site.site_header = "AIRisk"
 admin.site.site_title = "AIRisk admin"
@@ -17,7 +17,7 @@ urlpatterns = [
     path("admin/password_change/", admin.site.admin_view(admin_password_change), name="admin_password_change"),
     path("admin/", admin.site.urls),
     path("", include("apps.oauth.urls")),
-    path("", include("apps.accounts.api.urls")),
+    path("", include("apps.users_api.urls")),
     # The OpenAPI schema (JSON; ?format=yaml for YAML) and its reference page, both public, assets served locally.
     ci_path(
         "api/schema",

@@ -5,9 +5,9 @@ import re
 from django.test import RequestFactory
 from django.urls import resolve, reverse
 
-from airisk.middleware import TraceIdMiddleware
-from airisk.problems import problem_response, text_error
-from airisk.routing import ci_path
+from apps.core.middleware import TraceIdMiddleware
+from apps.core.problems import problem_response, text_error
+from apps.core.routing import ci_path
 
 TRACE_ID = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-00$")
 

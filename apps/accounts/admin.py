@@ -4,6 +4,7 @@ of ``apps.accounts.services`` so that it leaves an audit event and obeys the las
 from __future__ import annotations
 
 from django import forms
+from django.apps import apps as django_apps
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.contrib.admin.forms import AdminPasswordChangeForm
@@ -34,7 +35,6 @@ from apps.accounts.services import (
 )
 from apps.audit.services import Actor
 from apps.companies.admin import CompanyScopedAdminMixin, CompanyScopedForm, admin_actor, is_server_admin
-from apps.oauth.models import AccessToken
 
 # AIRisk has its own company-scoped groups; Django's permission groups are not used.
 admin.site.unregister(AuthGroup)
@@ -266,7 +266,8 @@ class ApplicationUserAdmin(ServiceDeleteMixin, CompanyScopedAdminMixin, admin.Mo
     def get_deleted_objects(self, objs, request):
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
         # A user's tokens go with the user by design; nobody deletes tokens one by one.
-        perms_needed.discard(AccessToken._meta.verbose_name)
+        # (accounts sits below oauth: the token model is named by its label, not imported.)
+        perms_needed.discard(django_apps.get_model("oauth", "AccessToken")._meta.verbose_name)
         return deleted, counts, perms_needed, protected
 
     def _set_active(self, request, queryset, active: bool) -> None:

@@ -8,8 +8,10 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
 from apps.accounts.models import ApplicationUser, Group, Role
+from apps.accounts.signals import user_deactivated
 from apps.audit.services import Actor, audit_event_record
 from apps.companies.models import Company
+from apps.companies.signals import changed_count
 
 
 def _clean_roles(roles: Iterable[str] | None) -> list[str]:
@@ -188,8 +190,6 @@ def user_update_roles(*, user: ApplicationUser, roles: Iterable[str], actor: Act
 @transaction.atomic
 def user_set_active(*, user: ApplicationUser, active: bool, actor: Actor) -> ApplicationUser:
     """Activate or deactivate a user; deactivating revokes the user's outstanding tokens at once."""
-    from apps.oauth.services import access_tokens_revoke  # oauth depends on accounts, not the reverse
-
     if user.is_active == active:
         return user
     user_admin_guard(user=user, actor=actor, active=active)
@@ -197,7 +197,8 @@ def user_set_active(*, user: ApplicationUser, active: bool, actor: Actor) -> App
     user.save(update_fields=["is_active"])
     revoked = 0
     if not active and user.company is not None:
-        revoked = access_tokens_revoke(company=user.company, user=user, actor=actor, reason="user deactivated")
+        # oauth (a layer above) revokes the user's tokens through its receiver of this signal.
+        revoked = changed_count(user_deactivated.send(ApplicationUser, user=user, actor=actor))
     audit_event_record(
         action="user.activated" if active else "user.deactivated",
         company=user.company,

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import models
 from django.http import HttpRequest
 
 from apps.audit.models import ActorType, AuditEvent, Outcome
+from apps.companies.models import Company
 
-if TYPE_CHECKING:
-    from apps.accounts.models import ApplicationUser
-    from apps.companies.models import Company
-    from apps.oauth.models import APIUser
+# audit sits below accounts and oauth, so it names their models only as Django models: an ApplicationUser (with
+# ``email``) and an APIUser (with ``name`` and ``client_id``). The foreign keys in models.py refer to them by label.
+UserModel = models.Model
+ClientModel = models.Model
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
@@ -27,8 +28,8 @@ def client_ip(request: HttpRequest | None) -> str | None:
 class Actor:
     """Who acts, and from where: a person, an API client (possibly for a user), or the command line."""
 
-    user: ApplicationUser | None = None
-    client: APIUser | None = None
+    user: UserModel | None = None
+    client: ClientModel | None = None
     ip: str | None = None
     trace_id: str = ""
 
@@ -67,8 +68,8 @@ def audit_event_record(
     company: Company | None,
     actor: Actor,
     outcome: str = Outcome.SUCCESS,
-    client: APIUser | None = None,
-    user: ApplicationUser | None = None,
+    client: ClientModel | None = None,
+    user: UserModel | None = None,
     target: models.Model | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:

@@ -6,6 +6,7 @@ from django.utils.text import slugify
 
 from apps.audit.services import Actor, audit_event_record
 from apps.companies.models import Company
+from apps.companies.signals import changed_count, company_deactivated
 
 
 @transaction.atomic
@@ -40,14 +41,12 @@ def company_rename(*, company: Company, name: str, actor: Actor) -> Company:
 @transaction.atomic
 def company_set_active(*, company: Company, active: bool, actor: Actor) -> Company:
     """Deactivating a company blocks its clients (codes and tokens) and revokes its outstanding tokens."""
-    # A function-level import: oauth builds on companies, so companies must not import it at load time.
-    from apps.oauth.services import access_tokens_revoke
-
     if company.is_active == active:
         return company
     company.is_active = active
     company.save(update_fields=["is_active"])
-    revoked = 0 if active else access_tokens_revoke(company=company, actor=actor, reason="company deactivated")
+    # oauth (a layer above) revokes the company's tokens through its receiver of this signal.
+    revoked = 0 if active else changed_count(company_deactivated.send(Company, company=company, actor=actor))
     audit_event_record(
         action="company.activated" if active else "company.deactivated",
         company=company,

@@ -165,6 +165,18 @@ def access_tokens_revoke(
     return count
 
 
+def tokens_revoke_for_deactivated_company(sender, *, company: Company, actor: Actor, **kwargs) -> int:
+    """Receiver of ``company_deactivated``: the company's outstanding tokens stop working at once."""
+    return access_tokens_revoke(company=company, actor=actor, reason="company deactivated")
+
+
+def tokens_revoke_for_deactivated_user(sender, *, user: ApplicationUser, actor: Actor, **kwargs) -> int:
+    """Receiver of ``user_deactivated``: the user's outstanding tokens stop working at once."""
+    if user.company is None:
+        return 0
+    return access_tokens_revoke(company=user.company, user=user, actor=actor, reason="user deactivated")
+
+
 def access_token_issue(
     *, client: APIUser, user: ApplicationUser | None, code: AuthorizationCode | None = None
 ) -> tuple[AccessToken, str]:

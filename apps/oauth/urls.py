@@ -1,6 +1,6 @@
 """OAuth2 endpoints (routes keep the published spellings and match in any case)."""
 
-from airisk.routing import ci_path
+from apps.core.routing import ci_path
 from apps.oauth import views
 
 urlpatterns = [

@@ -19,8 +19,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from airisk.problems import problem_response, text_error
 from apps.audit.services import Actor, client_ip
+from apps.core.problems import problem_response, text_error
 from apps.oauth import services
 from apps.oauth.authentication import access_token_still_valid
 from apps.oauth.models import APIUser

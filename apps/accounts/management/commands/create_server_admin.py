@@ -1,6 +1,6 @@
-from airisk.commands import AIRiskCommand
 from apps.accounts.services import server_admin_create
 from apps.audit.services import Actor
+from apps.core.commands import AIRiskCommand
 
 
 class Command(AIRiskCommand):

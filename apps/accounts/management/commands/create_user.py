@@ -1,10 +1,10 @@
 from django.core.management.base import CommandError
 
-from airisk.commands import AIRiskCommand
 from apps.accounts.models import Role
 from apps.accounts.services import user_create
 from apps.audit.services import Actor
 from apps.companies.selectors import company_get_by_slug
+from apps.core.commands import AIRiskCommand
 
 
 class Command(AIRiskCommand):

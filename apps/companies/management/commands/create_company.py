@@ -1,6 +1,6 @@
-from airisk.commands import AIRiskCommand
 from apps.audit.services import Actor
 from apps.companies.services import company_create
+from apps.core.commands import AIRiskCommand
 
 
 class Command(AIRiskCommand):

@@ -1,8 +1,8 @@
 from django.core.management.base import CommandError
 
-from airisk.commands import AIRiskCommand
 from apps.audit.services import Actor
 from apps.companies.selectors import company_get_by_slug
+from apps.core.commands import AIRiskCommand
 from apps.oauth.services import api_client_create
 
 

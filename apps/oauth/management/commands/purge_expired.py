@@ -1,7 +1,7 @@
 from django.core.management.base import CommandError
 
-from airisk.commands import AIRiskCommand
 from apps.audit.services import Actor
+from apps.core.commands import AIRiskCommand
 from apps.oauth.services import oauth_expired_purge
 
 

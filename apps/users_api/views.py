@@ -19,13 +19,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts import selectors, services
-from apps.accounts.api import serializers as s
-from apps.accounts.api.pagination import paginate
-from apps.accounts.api.permissions import CanManageUsers
 from apps.accounts.models import ApplicationUser, Group
 from apps.audit.services import Actor
 from apps.oauth.authentication import BearerContext
 from apps.oauth.permissions import HasAccessToken, bearer_context
+from apps.users_api import serializers as s
+from apps.users_api.pagination import paginate
+from apps.users_api.permissions import CanManageUsers
 
 # Service refusals that are about the state of the data rather than the request's shape.
 CONFLICT_CODES = frozenset({"duplicate_email", "duplicate_name", "last_admin"})

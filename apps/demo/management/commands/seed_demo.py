@@ -2,12 +2,12 @@
 
 from django.db import transaction
 
-from airisk.commands import AIRiskCommand
 from apps.accounts.models import ApplicationUser, Group
 from apps.accounts.services import group_add_member, group_create, user_create
 from apps.audit.services import Actor
 from apps.companies.models import Company
 from apps.companies.services import company_create
+from apps.core.commands import AIRiskCommand
 from apps.oauth.models import APIUser
 from apps.oauth.services import api_client_create
 

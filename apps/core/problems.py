@@ -13,7 +13,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from airisk.middleware import trace_id_of
+from apps.core.middleware import trace_id_of
 
 PROBLEM_CONTENT_TYPE = "application/problem+json; charset=utf-8"
 

@@ -3,9 +3,9 @@ users and groups."""
 
 import pytest
 
-from apps.accounts.api.permissions import NEEDS_ADMIN_USER, NEEDS_MANAGE_USERS
 from apps.accounts.models import ApplicationUser, Group
 from apps.audit.models import AuditEvent
+from apps.users_api.permissions import NEEDS_ADMIN_USER, NEEDS_MANAGE_USERS
 from tests.helpers import bearer
 
 PROBLEM = "application/problem+json"

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from django.db.models import QuerySet
 from rest_framework.request import Request
 
-from apps.accounts.api.serializers import total_pages
+from apps.users_api.serializers import total_pages
 
 
 @dataclass(frozen=True)

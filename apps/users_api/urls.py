@@ -1,8 +1,8 @@
 """The scoped Users and Groups API (routes keep the published spellings and match in any case)."""
 
-from airisk import openapi  # noqa: F401  (registers the bearer scheme with drf-spectacular)
-from airisk.routing import ci_path
-from apps.accounts.api import views
+from apps.core import openapi  # noqa: F401  (registers the bearer scheme with drf-spectacular)
+from apps.core.routing import ci_path
+from apps.users_api import views
 
 urlpatterns = [
     ci_path("api/Users/ListUsers", views.ListUsersView.as_view(), name="users-list"),

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    """HTTP plumbing every app uses: problem responses, case-insensitive routing, trace ids, the command base,
+    the OpenAPI hooks and /healthz. It has no models and imports no other app."""
+
+    name = "apps.core"
+    label = "core"
