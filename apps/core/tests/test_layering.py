@@ -11,11 +11,12 @@ APPS_DIR = Path(__file__).resolve().parents[2]
 # Lowest first. Apps on one line share a layer and must not import each other.
 LAYERS: list[set[str]] = [
     {"core"},
+    {"engines"},
     {"companies", "audit"},
     {"accounts"},
     {"oauth"},
     {"users_api", "agents"},
-    {"engines", "scanners"},
+    {"scanners"},
     {"chat"},
     {"monitoring", "compliance", "dashboards"},
     {"demo"},
@@ -23,8 +24,8 @@ LAYERS: list[set[str]] = [
 # The tenancy foundation: every company write is audited and every audit event belongs to a company, so these
 # two may import each other (and nothing above them).
 FOUNDATION = {"companies", "audit"}
-# engines and scanners have no models and import no app but core: they sit beside agents, not above it.
-INDEPENDENT = {"engines": {"core"}, "scanners": {"core"}}
+# engines (the LLM wire adapters) has no models and knows no tenant: it may import core only.
+INDEPENDENT = {"engines": {"core"}}
 
 
 def _layer_of(app: str) -> int:
