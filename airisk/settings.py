@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.oauth",
     "apps.users_api",
+    "apps.agents",
     "apps.demo",
 ]
 
@@ -116,6 +117,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Uploaded files (agent files, logos, agent images). Not served as public URLs: pages that show them check access.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+MEDIA_URL = "media/"
+# The largest agent file an admin may upload, in bytes.
+AGENT_FILE_MAX_BYTES = env.int("AGENT_FILE_MAX_BYTES", default=20 * 1024 * 1024)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -221,3 +227,22 @@ def _is_rate(value: str) -> bool:
 for _name in ("OAUTH_TOKEN_RATE_PER_IP", "OAUTH_TOKEN_RATE_PER_CLIENT"):
     if not _is_rate(globals()[_name]):
         raise ImproperlyConfigured(f"{_name} must look like 300/min (a positive count per s, min, hour or day).")
+
+
+# Encryption of secrets at rest (provider API keys): comma-separated Fernet keys, the first encrypts, all decrypt.
+# Rotation: put a new key first, run `manage.py rotate_encryption_key`, then drop the old key.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+if not FIELD_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS is not set. Set it to one or more comma-separated Fernet keys (generate one with "
+            "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'), "
+            "or DEBUG=true for local development."
+        )
+    from apps.core.encryption import derived_key
+
+    FIELD_ENCRYPTION_KEYS = [derived_key(SECRET_KEY)]
+else:
+    from apps.core.encryption import parse_keys
+
+    parse_keys(FIELD_ENCRYPTION_KEYS)  # fail fast on a malformed key, naming its position but never its value
