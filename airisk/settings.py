@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.audit",
     "apps.oauth",
+    "apps.engines",
 ]
 
 MIDDLEWARE = [
