@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     # Lowest layer first; an app imports only the apps listed above it (see the README's architecture).
     "apps.core",
+    "apps.engines",
     "apps.companies",
     "apps.audit",
     "apps.accounts",
