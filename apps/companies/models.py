@@ -11,7 +11,6 @@ from django.utils import timezone
 from apps.core.validators import validate_image_upload
 
 
-
 def time_zone_choices() -> list[tuple[str, str]]:
     # Not model-field choices: the list comes from the installed tz database and would change the migrations.
     return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
@@ -37,7 +36,7 @@ class Company(models.Model):
         help_text="An inactive company's API clients cannot get codes or tokens, and its tokens stop working.",
     )
     created = models.DateTimeField(default=timezone.now, editable=False)
-    # General Information (Admin › Company).
+    # General Information (Admin > Company).
     logo = models.FileField(
         upload_to=company_logo_path,
         blank=True,
