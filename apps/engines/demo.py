@@ -8,9 +8,7 @@ import re
 from apps.engines.fakes import RecordedRequest
 
 _STOPWORDS = frozenset(
-    "a an and are as at be but by can could do does for from had has have how i if in into is it its me my "
-    "of on or our please should so tell than that the their them then there these they this to us was we "
-    "were what when where which who why will with would you your".split()
+    ["a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "could", "do", "does", "for", "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "of", "on", "or", "our", "please", "should", "so", "tell", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "to", "us", "was", "we", "were", "what", "when", "where", "which", "who", "why", "will", "with", "would", "you", "your"]
 )
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'-]+")
 

@@ -7,8 +7,6 @@ import logging
 import time
 from contextlib import aclosing
 
-import pytest
-
 from apps.engines.base import EngineError, TextDelta
 from apps.engines.fakes import Script
 from apps.engines.service import stream_answer
