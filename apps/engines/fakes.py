@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from apps.engines.base import EngineConfig
+from apps.engines.base import EngineConfig, estimate_tokens
 from apps.engines.eventstream import encode_message
 
 WIRES = ("openai", "azure-openai", "mistral", "llama", "google", "bedrock")
@@ -59,7 +59,7 @@ class Script:
     deltas: int = 0  # 0: one delta per word; N: the text cut into N nearly equal pieces
     delay: float = 0.0  # seconds between two deltas
     first_delay: float = 0.0  # seconds between the response headers and the first delta (a slow first token)
-    input_tokens: int = 21
+    input_tokens: int = 21  # negative: estimated from the request body, as the development engine does
     output_tokens: int | None = None  # None: the number of deltas
     cached_tokens: int = 0
     finish_reason: str = ""  # the provider's own spelling; empty: the format's normal stop
@@ -156,7 +156,9 @@ class FakeEngineServer:
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def serve_forever(self) -> None:
-        await self.start_async()
+        """Serve in the running loop until cancelled (listening already if ``start_async`` ran)."""
+        if self._server is None:
+            await self.start_async()
         async with self._server:
             await self._server.serve_forever()
 
@@ -316,7 +318,7 @@ class FakeEngineServer:
             writer.write(body)
             await writer.drain()
             return True
-        if self.wire in OPENAI_FAMILY and isinstance(request.json, dict) and request.json.get("stream") is False:
+        if self.wire in OPENAI_FAMILY and isinstance(request.json, dict) and request.json.get("stream") is not True:
             await self._write_completion(writer, request)
             return True
         await self._stream(writer, request)
@@ -515,7 +517,7 @@ class FakeEngineServer:
                     "finish_reason": script.finish_reason or "stop",
                 }
             ],
-            "usage": self._openai_usage(output),
+            "usage": self._openai_usage(output, request),
         }
         await self._write_json(writer, 200, payload)
 
@@ -523,12 +525,18 @@ class FakeEngineServer:
         body = request.json if isinstance(request.json, dict) else {}
         return str(body.get("model") or FAKE_MODELS[self.wire])
 
-    def _openai_usage(self, output: int) -> dict[str, Any]:
+    def input_tokens(self, request: RecordedRequest) -> int:
+        if self.script.input_tokens >= 0:
+            return self.script.input_tokens
+        return estimate_tokens(request.body.decode("utf-8", "replace"))
+
+    def _openai_usage(self, output: int, request: RecordedRequest) -> dict[str, Any]:
         script = self.script
+        input_tokens = self.input_tokens(request)
         return {
-            "prompt_tokens": script.input_tokens,
+            "prompt_tokens": input_tokens,
             "completion_tokens": output,
-            "total_tokens": script.input_tokens + output,
+            "total_tokens": input_tokens + output,
             "prompt_tokens_details": {"cached_tokens": script.cached_tokens, "audio_tokens": 0},
             "completion_tokens_details": {
                 "reasoning_tokens": 0,
@@ -598,6 +606,7 @@ class _OpenAIEncoder:
             self.wire == "mistral" or (isinstance(options, dict) and options.get("include_usage") is True)
         )
         self.model = server._model(request)
+        self.request = request
 
     def headers(self) -> list[tuple[str, str]]:
         return [
@@ -649,7 +658,7 @@ class _OpenAIEncoder:
 
     def closing(self, output: int) -> list[bytes]:
         finish = self._chunk({}, self.script.finish_reason or "stop")
-        usage = self.server._openai_usage(output)
+        usage = self.server._openai_usage(output, self.request)
         if self.wire == "mistral":
             finish["usage"] = {k: usage[k] for k in ("prompt_tokens", "total_tokens", "completion_tokens")}
             if not self.include_usage:
@@ -706,6 +715,7 @@ class _GeminiEncoder:
         self.script = server.script
         match = re.search(r"/models/([^/:]+):", request.url_path)
         self.model = unquote(match.group(1)) if match else FAKE_MODELS["google"]
+        self.input_tokens = server.input_tokens(request)
         self.sent = 0
 
     def headers(self) -> list[tuple[str, str]]:
@@ -721,10 +731,10 @@ class _GeminiEncoder:
 
     def _usage(self, output: int) -> dict[str, Any]:
         usage = {
-            "promptTokenCount": self.script.input_tokens,
+            "promptTokenCount": self.input_tokens,
             "candidatesTokenCount": output,
-            "totalTokenCount": self.script.input_tokens + output,
-            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": self.script.input_tokens}],
+            "totalTokenCount": self.input_tokens + output,
+            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": self.input_tokens}],
         }
         if self.script.cached_tokens:
             usage["cachedContentTokenCount"] = self.script.cached_tokens
@@ -775,6 +785,7 @@ class _BedrockEncoder:
 
     def __init__(self, server: FakeEngineServer, request: RecordedRequest) -> None:
         self.script = server.script
+        self.input_tokens = server.input_tokens(request)
 
     def headers(self) -> list[tuple[str, str]]:
         return [
@@ -807,9 +818,9 @@ class _BedrockEncoder:
         ]
         if self.script.send_usage:
             usage = {
-                "inputTokens": self.script.input_tokens,
+                "inputTokens": self.input_tokens,
                 "outputTokens": output,
-                "totalTokens": self.script.input_tokens + output,
+                "totalTokens": self.input_tokens + output,
             }
             if self.script.cached_tokens:
                 usage["cacheReadInputTokens"] = self.script.cached_tokens
@@ -977,8 +988,7 @@ def main(argv: list[str] | None = None) -> None:
     async def run() -> None:
         await server.start_async()
         print(f"{server.base_url}", flush=True)
-        async with server._server:
-            await server._server.serve_forever()
+        await server.serve_forever()
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
