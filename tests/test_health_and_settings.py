@@ -10,6 +10,7 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "k" * 20 + "-production-like-secret-key-0123456789-abcdef",
     "ALLOWED_HOSTS": "airisk.example.com",
     "SECURE_HSTS_PRELOAD": "true",
+    "FIELD_ENCRYPTION_KEYS": "uoXNcUgpuI_1-uWxhE5TxbVJ2xSb9_eVU4y1hRXMLhA=",
     "DJANGO_SETTINGS_MODULE": "airisk.settings",
 }
 

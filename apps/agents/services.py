@@ -45,6 +45,7 @@ from apps.companies.models import Company
 from apps.companies.services import company_update_profile
 from apps.core.validators import validate_http_url
 from apps.engines.base import ConnectionCheck, EngineConfig, EngineError
+from apps.engines.prices import list_price
 from apps.engines.service import check_connection, validate_config
 from apps.engines.transport import close_client
 
@@ -60,8 +61,6 @@ _UNSET: Any = object()
 
 
 def _list_price(engine: str, model: str) -> tuple[Decimal, Decimal] | None:
-    from apps.engines.prices import list_price
-
     return list_price(engine, model) if model else None
 
 

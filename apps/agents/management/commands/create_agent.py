@@ -57,12 +57,12 @@ class Command(AIRiskCommand):
 
     @transaction.atomic
     def run(self, **options):
-        company = company_get_by_slug(slug=options["company"])
-        if company is None:
-            raise CommandError(f"Unknown company: {options['company']}")
         engine = options["engine"]
         if engine not in ENGINE_FIELDS:
             raise CommandError(f"Unknown engine {engine!r}; choose one of {', '.join(ENGINE_FIELDS)}.")
+        company = company_get_by_slug(slug=options["company"])
+        if company is None:
+            raise CommandError(f"Unknown company: {options['company']}")
         api_key = options["api_key"]
         if options["api_key_env"]:
             if api_key:
