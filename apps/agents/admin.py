@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.admin.widgets import FilteredSelectMultiple
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -65,6 +66,27 @@ from apps.engines.base import EngineError
 ADMIN_MEDIA = forms.Media(js=["agents/engine_fields.js"], css={"all": ["agents/admin.css"]})
 
 
+class EngineFieldsAdminMixin:
+    """The per-engine fields are added by the form itself (``EngineFieldsMixin``); Django's form factory must
+    only be told about the model's own fields."""
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        fields = kwargs.get("fields")
+        if fields is None:
+            fields = flatten_fieldsets(self.get_fieldsets(request, obj))
+        # "company" stays: the company-scoping mixin adds it as a form field of its own.
+        kwargs["fields"] = [name for name in fields if name == "company" or _is_model_field(self.model, name)]
+        return super().get_form(request, obj, change=change, **kwargs)
+
+
+def _is_model_field(model, name: str) -> bool:
+    try:
+        model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return False
+    return True
+
+
 def key_status(obj, credential: ProviderCredential | None) -> str:
     """Where an agent's key comes from, masked: never the key itself."""
     if obj.api_key:
@@ -101,7 +123,7 @@ class AgentFileInline(admin.TabularInline):
 
 
 @admin.register(Agent)
-class AgentAdmin(ServiceDeleteMixin, CompanyScopedAdminMixin, admin.ModelAdmin):
+class AgentAdmin(EngineFieldsAdminMixin, ServiceDeleteMixin, CompanyScopedAdminMixin, admin.ModelAdmin):
     form = AgentForm
     inlines = [AgentFileInline]
     list_display = ["name", "engine_label", "model_or_deployment", "is_active", "key", "granted_to_count", "updated"]
@@ -372,7 +394,7 @@ class CompanyProfileAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ProviderCredential)
-class ProviderCredentialAdmin(ServiceDeleteMixin, CompanyScopedAdminMixin, admin.ModelAdmin):
+class ProviderCredentialAdmin(EngineFieldsAdminMixin, ServiceDeleteMixin, CompanyScopedAdminMixin, admin.ModelAdmin):
     """External Agent Provider Settings: per engine, what the company's agents without a key of their own use."""
 
     form = ProviderCredentialForm
@@ -390,18 +412,10 @@ class ProviderCredentialAdmin(ServiceDeleteMixin, CompanyScopedAdminMixin, admin
         else:
             own = {obj.engine: specs[obj.engine]}
             fieldsets = [
-                (None, {"fields": ["engine_label"]}),
+                (None, {"fields": ["engine"]}),
                 *engine_fieldsets(own, clear_keys=engines_with_stored_keys(obj)),
             ]
         return self.with_company_choice(request, obj, fieldsets)
-
-    def get_readonly_fields(self, request, obj=None):
-        return [*super().get_readonly_fields(request, obj), *(["engine_label"] if obj else [])]
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        if obj is not None:
-            kwargs["fields"] = []
-        return super().get_form(request, obj, change=change, **kwargs)
 
     @admin.display(description="engine", ordering="engine")
     def engine_label(self, obj: ProviderCredential) -> str:
@@ -453,7 +467,7 @@ class ServerAdminOnly:
 
 
 @admin.register(AgentTemplate)
-class AgentTemplateAdmin(ServerAdminOnly, ServiceDeleteMixin, admin.ModelAdmin):
+class AgentTemplateAdmin(ServerAdminOnly, EngineFieldsAdminMixin, ServiceDeleteMixin, admin.ModelAdmin):
     form = AgentTemplateForm
     list_display = ["name", "engine_label", "model", "published", "copies"]
     list_filter = ["engine", "published"]

@@ -21,7 +21,7 @@ from apps.agents.engine_fields import (
     credential_fields,
 )
 from apps.agents.models import Agent, AgentFile, AgentTemplate, CompanyProfile, ProviderCredential
-from apps.agents.services import agent_settings_errors
+from apps.agents.services import agent_settings_errors, credential_settings_errors
 from apps.companies.admin import CompanyScopedForm
 from apps.companies.models import time_zone_choices
 from apps.core.encryption import mask
@@ -288,9 +288,13 @@ class ProviderCredentialForm(EngineFieldsMixin, CompanyScopedForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if "engine" in self.fields:
-            self.fields["engine"].widget.attrs["data-engine-select"] = "1"
-            self.fields["engine"].help_text = "One set of settings per engine."
+        engine = self.fields["engine"]
+        if self.instance.pk is not None:
+            engine.disabled = True  # a company has one set per engine: delete it and add another instead
+            engine.help_text = "Fixed once saved."
+        else:
+            engine.widget.attrs["data-engine-select"] = "1"
+            engine.help_text = "One set of settings per engine."
         self.add_engine_fields(self.instance if self.instance.pk else None)
 
     def clean(self):
@@ -306,4 +310,14 @@ class ProviderCredentialForm(EngineFieldsMixin, CompanyScopedForm):
         ):
             self.add_error("engine", f"The company already has settings for {ENGINE_LABELS[engine]}; edit them.")
         self.credential_values = self.engine_values(engine)
+        values = dict(self.credential_values)
+        if engine == "bedrock":
+            for attr in ("access_key_id", "secret_access_key"):
+                if values.get(attr) is None:
+                    values[attr] = getattr(self.instance, attr, "")
+            if bool(values.get("access_key_id")) != bool(values.get("secret_access_key")):
+                self.add_error(
+                    field_name(engine, "access_key_id"), "Give the access key id and the secret access key together."
+                )
+        self.add_errors(engine, credential_settings_errors(engine, values))
         return data

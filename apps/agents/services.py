@@ -573,6 +573,17 @@ def company_profile_update(
     return profile
 
 
+def credential_settings_errors(engine: str, values: dict) -> dict[str, list[str]]:
+    """Field errors of a company's provider settings for ``engine`` (secrets None mean "keep")."""
+    errors: dict[str, list[str]] = {}
+    if values.get("base_url"):
+        try:
+            validate_http_url(values["base_url"])
+        except ValidationError as exc:
+            errors["base_url"] = exc.messages
+    return errors
+
+
 @transaction.atomic
 def provider_credential_set(*, company: Company, engine: str, actor: Actor, **values: Any) -> ProviderCredential:
     """Create or change the company's credentials for ``engine`` (External Agent Provider Settings). Secrets:
@@ -588,11 +599,7 @@ def provider_credential_set(*, company: Company, engine: str, actor: Actor, **va
     if created:
         credential = ProviderCredential(company=company, engine=engine)
     values = _normalized(values)
-    if values.get("base_url"):
-        try:
-            validate_http_url(values["base_url"])
-        except ValidationError as exc:
-            raise ValidationError({"base_url": exc.messages}) from None
+    _raise(credential_settings_errors(engine, values))
     changed = []
     for attr in allowed:
         value = values.get(attr, None if attr in SECRET_ATTRS else getattr(credential, attr))
