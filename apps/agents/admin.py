@@ -13,11 +13,13 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html_join
+from django.views.decorators.debug import sensitive_post_parameters
 
 from apps.accounts.admin import ApplicationUserAdmin, GroupAdmin, GroupForm, ServiceDeleteMixin, UserForm
 from apps.accounts.models import ApplicationUser, Group
-from apps.agents.engine_fields import ENGINE_LABELS
+from apps.agents.engine_fields import ENGINE_LABELS, SECRET_ATTRS
 from apps.agents.forms import (
     AgentFileForm,
     AgentForm,
@@ -26,6 +28,7 @@ from apps.agents.forms import (
     ProviderCredentialForm,
     engine_fieldsets,
     engines_with_stored_keys,
+    field_name,
 )
 from apps.agents.models import Agent, AgentFile, AgentGroupGrant, AgentTemplate, CompanyProfile, ProviderCredential
 from apps.agents.selectors import (
@@ -66,9 +69,16 @@ from apps.engines.base import EngineError
 ADMIN_MEDIA = forms.Media(js=["agents/engine_fields.js"], css={"all": ["agents/admin.css"]})
 
 
+SECRET_POST_FIELDS = [field_name(engine, attr) for engine in ENGINE_LABELS for attr in SECRET_ATTRS]
+
+
 class EngineFieldsAdminMixin:
     """The per-engine fields are added by the form itself (``EngineFieldsMixin``); Django's form factory must
-    only be told about the model's own fields."""
+    only be told about the model's own fields. Error reports never show the typed keys."""
+
+    @method_decorator(sensitive_post_parameters(*SECRET_POST_FIELDS))
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         fields = kwargs.get("fields")
