@@ -26,8 +26,10 @@ class Command(AIRiskCommand):
         except EngineError as exc:
             raise CommandError(explain_engine_error(exc)) from None
         usage = check.usage
+        answer = " ".join(check.text.split())
+        answer = answer if len(answer) <= 80 else answer[:79] + "…"
         return (
-            f"OK: {agent.name} on {ENGINE_LABELS[agent.engine]} answered {check.text.strip()!r} in "
+            f"OK: {agent.name} on {ENGINE_LABELS[agent.engine]} answered {answer!r} in "
             f"{check.latency_ms:.0f} ms ({usage.input_tokens} tokens in, {usage.output_tokens} out).",
             {
                 "id": agent.public_id,
