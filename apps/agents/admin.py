@@ -112,10 +112,14 @@ class AgentFileInline(admin.TabularInline):
     model = AgentFile
     form = AgentFileForm
     extra = 1
-    fields = ["file", "name", "size_display", "content_type", "created"]
-    readonly_fields = ["name", "size_display", "content_type", "created"]
+    fields = ["file", "name", "size_display", "content_type", "uploaded"]
+    readonly_fields = ["name", "size_display", "content_type", "uploaded"]
     verbose_name = "file"
     verbose_name_plural = "Files (documents the agent always has as context)"
+
+    @admin.display(description="uploaded")
+    def uploaded(self, obj: AgentFile):
+        return obj.created if obj.pk is not None else ""
 
     @admin.display(description="size")
     def size_display(self, obj: AgentFile) -> str:
