@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404, HttpRequest, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -97,13 +97,13 @@ def _is_model_field(model, name: str) -> bool:
     return True
 
 
-def key_status(obj, credential: ProviderCredential | None) -> str:
+def key_status(obj, *, company_has_key: bool) -> str:
     """Where an agent's key comes from, masked: never the key itself."""
     if obj.api_key:
         return f"own key {mask(obj.api_key)}"
     if getattr(obj, "access_key_id", "") and getattr(obj, "secret_access_key", ""):
         return f"own access key {mask(obj.secret_access_key)}"
-    if credential is not None and credential.has_key:
+    if company_has_key:
         return "the company's provider settings"
     return "none" if obj.engine != "llama" else "none (self-hosted)"
 
@@ -154,8 +154,14 @@ class AgentAdmin(EngineFieldsAdminMixin, ServiceDeleteMixin, CompanyScopedAdminM
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).alive()
+        # Whether the company's provider settings hold a key for the agent's engine: one subquery, not one
+        # query per row of the list. (An empty secret is stored as the empty string, so this needs no decryption.)
+        company_key = ProviderCredential.objects.filter(company=OuterRef("company"), engine=OuterRef("engine")).exclude(
+            api_key="", secret_access_key=""
+        )
         return queryset.annotate(
-            grant_count=Count("group_grants", distinct=True) + Count("user_grants", distinct=True)
+            grant_count=Count("group_grants", distinct=True) + Count("user_grants", distinct=True),
+            company_has_key=Exists(company_key),
         ).order_by("name", "id")
 
     def get_fieldsets(self, request, obj=None):
@@ -194,11 +200,12 @@ class AgentAdmin(EngineFieldsAdminMixin, ServiceDeleteMixin, CompanyScopedAdminM
 
     @admin.display(description="API key")
     def key(self, obj: Agent) -> str:
-        return key_status(obj, provider_credential_for(company=obj.company, engine=obj.engine))
+        return key_status(obj, company_has_key=obj.company_has_key)
 
     @admin.display(description="key in use")
     def key_summary(self, obj: Agent) -> str:
-        return self.key(obj)
+        credential = provider_credential_for(company=obj.company, engine=obj.engine)
+        return key_status(obj, company_has_key=credential is not None and credential.has_key)
 
     @admin.display(description="grants", ordering="grant_count")
     def granted_to_count(self, obj: Agent) -> int:

@@ -296,3 +296,34 @@ def test_server_admin_adds_a_default_agent_and_publishes_it_to_every_company(
     assert (template.engine, template.model) == ("google", "gemini-2.5-flash")
     assert sorted(Agent.objects.values_list("company__slug", flat=True)) == ["acme", "globex"]
     assert "published to every company" in published.content.decode()
+
+
+def test_the_agent_list_costs_the_same_queries_for_3_or_30_agents(company_admin_client, company):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    AgentFactory.create_batch(3, company=company)
+    with CaptureQueriesContext(connection) as few:
+        company_admin_client.get(changelist("agents_agent"))
+    AgentFactory.create_batch(27, company=company, api_key="")
+    with CaptureQueriesContext(connection) as many:
+        response = company_admin_client.get(changelist("agents_agent"))
+
+    assert response.context["cl"].result_count == 30
+    assert len(many) == len(few)
+
+
+def test_the_agent_list_says_where_each_key_comes_from(company_admin_client, company):
+    from apps.agents.models import ProviderCredential
+
+    AgentFactory(company=company, name="Own", api_key=KEY)
+    AgentFactory(company=company, name="Shared", api_key="")
+    AgentFactory(company=company, name="Keyless", engine="mistral", model="m", api_key="")
+    ProviderCredential.objects.create(company=company, engine="openai", api_key="sk-shared-0123456789")
+
+    html = company_admin_client.get(changelist("agents_agent")).content.decode()
+
+    assert "own key •••• LAST" in html
+    assert "the company&#x27;s provider settings" in html
+    assert ">none<" in html
+    assert KEY not in html and "sk-shared-0123456789" not in html
