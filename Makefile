@@ -8,7 +8,7 @@ CHROMIUM ?= /usr/bin/chromium
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help venv run test lint format migrate bench-oauth bench-users clean
+.PHONY: help venv run test lint format migrate bench-oauth bench-users bench-engines clean
 
 help:
 	@echo "make run    - set up .venv, migrate, seed demo data, serve http://$(HOST):$(PORT) (SQLite by default)"
@@ -65,3 +65,7 @@ bench-oauth: $(STAMP)
 # Users API benchmark: 10,000 users, ListUsers pageSize=50 under gunicorn on PostgreSQL (needs wrk).
 bench-users: $(STAMP)
 	$(BIN)/python bench/users_api.py $(BENCH_ARGS)
+
+# LLM engine adapters against their fake servers on loopback: added first-delta latency and CPU per 1,000 deltas.
+bench-engines: $(STAMP)
+	$(BIN)/python bench/engines.py $(BENCH_ARGS)

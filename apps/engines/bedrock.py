@@ -139,36 +139,37 @@ async def stream(
     stop_reason: str | None = None
     usage: Usage | None = None
     async with open_stream(config, request, parse_error) as body:
-        async for chunk in body:
-            try:
-                messages = decoder.feed(chunk)
-            except EventStreamError as exc:
-                raise EngineError("provider_error", f"the provider sent a bad event-stream frame ({exc})") from None
-            for headers, raw in messages:
-                message_type = headers.get(":message-type")
-                if message_type == "exception":
-                    message = str(_payload(raw).get("message") or "")
-                    raise _error(headers.get(":exception-type", ""), message, None, config)
-                if message_type == "error":
-                    raise _error(headers.get(":error-code", ""), headers.get(":error-message", ""), None, config)
-                event_type = headers.get(":event-type")
-                if event_type == "contentBlockDelta":
-                    delta = _payload(raw).get("delta")
-                    if isinstance(delta, dict) and (text := delta.get("text")):
-                        if not isinstance(text, str):
-                            raise malformed()
-                        answer.append(text)
-                        yield TextDelta(text)
-                elif event_type == "messageStop":
-                    stop_reason = str(_payload(raw).get("stopReason") or "")
-                elif event_type == "metadata":
-                    raw_usage = _payload(raw).get("usage")
-                    if isinstance(raw_usage, dict):
-                        usage = Usage(
-                            input_tokens=as_int(raw_usage.get("inputTokens")),
-                            output_tokens=as_int(raw_usage.get("outputTokens")),
-                            cached_tokens=as_int(raw_usage.get("cacheReadInputTokens")),
-                        )
+        with body.reading():
+            async for chunk in body.source:
+                try:
+                    messages = decoder.feed(chunk)
+                except EventStreamError as exc:
+                    raise EngineError("provider_error", f"the provider sent a bad event-stream frame ({exc})") from None
+                for headers, raw in messages:
+                    message_type = headers.get(":message-type")
+                    if message_type == "exception":
+                        message = str(_payload(raw).get("message") or "")
+                        raise _error(headers.get(":exception-type", ""), message, None, config)
+                    if message_type == "error":
+                        raise _error(headers.get(":error-code", ""), headers.get(":error-message", ""), None, config)
+                    event_type = headers.get(":event-type")
+                    if event_type == "contentBlockDelta":
+                        delta = _payload(raw).get("delta")
+                        if isinstance(delta, dict) and (text := delta.get("text")):
+                            if not isinstance(text, str):
+                                raise malformed()
+                            answer.append(text)
+                            yield TextDelta(text)
+                    elif event_type == "messageStop":
+                        stop_reason = str(_payload(raw).get("stopReason") or "")
+                    elif event_type == "metadata":
+                        raw_usage = _payload(raw).get("usage")
+                        if isinstance(raw_usage, dict):
+                            usage = Usage(
+                                input_tokens=as_int(raw_usage.get("inputTokens")),
+                                output_tokens=as_int(raw_usage.get("outputTokens")),
+                                cached_tokens=as_int(raw_usage.get("cacheReadInputTokens")),
+                            )
         if decoder.pending and not body.cut:
             raise EngineError("provider_error", "the provider's event stream ended in the middle of a frame")
     if not answer and stop_reason is None:

@@ -22,6 +22,7 @@ import dataclasses
 import hmac
 import json
 import re
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -134,6 +135,7 @@ class FakeEngineServer:
         port: int = 0,
         api_key: str = FAKE_API_KEY,
         answer: Callable[[RecordedRequest], str] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         if wire not in WIRES:
             raise ValueError(f"unknown wire format {wire!r}")
@@ -143,6 +145,7 @@ class FakeEngineServer:
         self.port = port
         self.api_key = api_key  # empty: no key checked (a self-hosted LLaMA server)
         self.answer = answer  # composes the answer from the request instead of script.text
+        self.ssl_context = ssl_context  # serve HTTPS (tests of the client's TLS path)
         self.requests: list[RecordedRequest] = []
         self._server: asyncio.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -152,7 +155,7 @@ class FakeEngineServer:
     # --- life cycle -----------------------------------------------------------------------------------------------
 
     async def start_async(self) -> None:
-        self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        self._server = await asyncio.start_server(self._handle, self.host, self.port, ssl=self.ssl_context)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def serve_forever(self) -> None:
@@ -207,7 +210,7 @@ class FakeEngineServer:
 
     @property
     def origin(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.ssl_context else 'http'}://{self.host}:{self.port}"
 
     @property
     def base_url(self) -> str:
@@ -273,7 +276,7 @@ class FakeEngineServer:
                     watcher.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await watcher
-                if not keep_alive or reader.at_eof():
+                if not keep_alive or reader.at_eof() or headers.get("connection", "").lower() == "close":
                     return
         except asyncio.CancelledError:
             pass

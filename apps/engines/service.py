@@ -76,16 +76,22 @@ def validate_config(config: EngineConfig) -> list[str]:
     return errors
 
 
-async def stream_answer(
+def stream_answer(
     config: EngineConfig, *, instructions: str, history: Sequence[ChatTurn], prompt: str
 ) -> AsyncIterator[TextDelta | Finish]:
-    """Yield the answer's text deltas, then exactly one ``Finish``; or raise ``EngineError``."""
+    """An async generator of the answer's text deltas, then exactly one ``Finish``; it raises ``EngineError``
+    (a bad config on the first iteration, before any request). It is the adapter's own generator, not a
+    wrapper around it: one hop less per delta, and closing it closes the upstream response directly."""
     if errors := validate_config(config):
-        raise EngineError("bad_config", " ".join(errors))
+        return _raising(EngineError("bad_config", " ".join(errors)))
     adapter = _ADAPTERS[config.engine]
-    async with aclosing(adapter(config, instructions=instructions, history=tuple(history), prompt=prompt)) as events:
-        async for event in events:
-            yield event
+    return adapter(config, instructions=instructions, history=tuple(history), prompt=prompt)
+
+
+async def _raising(error: EngineError) -> AsyncIterator[TextDelta | Finish]:
+    # An async generator (the unreachable yield), so that the error comes on iteration, as an adapter's would.
+    raise error
+    yield
 
 
 async def check_connection(config: EngineConfig) -> ConnectionCheck:
