@@ -53,6 +53,9 @@ def stem(word: str) -> str:
             if suffix in ("ies", "ied"):
                 word += "y"
             break
+    # "explosive" and "explosives" (-> "explosiv") must meet: a final silent e is dropped too.
+    if word.endswith("e") and len(word) > 3:
+        word = word[:-1]
     return word
 
 
