@@ -113,3 +113,18 @@ def test_log_lines_outside_a_request_say_so():
     record = logging.LogRecord("airisk", logging.INFO, __file__, 1, "started", None, None)
 
     assert "trace=- started" in configured_log_line(record)
+
+
+def test_the_html_error_pages_render_without_a_static_files_manifest(client, settings, db, tmp_path):
+    # Production serves hashed names from collectstatic's manifest; an error page must not depend on it.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+    }
+    settings.STATIC_ROOT = tmp_path  # collectstatic never ran: no manifest
+
+    response = client.get("/no-such-page")
+
+    assert response.status_code == 404
+    assert b"Page not found" in response.content
+    assert b'href="/static/admin/css/base.css"' in response.content
