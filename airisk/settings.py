@@ -30,6 +30,8 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Under /api/ a CSRF refusal is problem+json like every other API error (apps/core/errors.py).
+CSRF_FAILURE_VIEW = "apps.core.errors.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -150,7 +152,8 @@ for _name in ("ACCESS_TOKEN_LIFETIME_SECONDS", "AUTH_CODE_LIFETIME_SECONDS"):
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Bounded body size (DATA_UPLOAD_MAX_MEMORY_SIZE) and nesting depth: a 400, never a RecursionError.
+    "DEFAULT_PARSER_CLASSES": ["apps.core.parsers.BoundedJSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["apps.oauth.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["apps.oauth.permissions.HasAccessToken"],
     "UNAUTHENTICATED_USER": None,
@@ -178,7 +181,13 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # trace_id: the traceId of the request being served (the one in its problem+json body), "-" outside one.
+    "formatters": {
+        "plain": {
+            "class": "apps.core.logs.TraceIdFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s trace=%(trace_id)s %(message)s",
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
@@ -210,6 +219,10 @@ for _name in ("OAUTH_HMAC_KEY", "JWT_SIGNING_KEY"):
 # token, revoke and introspect endpoints; per client counts the requests that authenticated as the client.
 OAUTH_TOKEN_RATE_PER_IP = env.str("OAUTH_TOKEN_RATE_PER_IP", default="600/min")
 OAUTH_TOKEN_RATE_PER_CLIENT = env.str("OAUTH_TOKEN_RATE_PER_CLIENT", default="300/min")
+# The authorization endpoint is anonymous: per IP counts every request, per client every request naming a
+# usable client (each issues a code).
+OAUTH_AUTHORIZE_RATE_PER_IP = env.str("OAUTH_AUTHORIZE_RATE_PER_IP", default="300/min")
+OAUTH_AUTHORIZE_RATE_PER_CLIENT = env.str("OAUTH_AUTHORIZE_RATE_PER_CLIENT", default="600/min")
 
 
 def _is_rate(value: str) -> bool:
@@ -218,6 +231,22 @@ def _is_rate(value: str) -> bool:
     return re.fullmatch(r"\s*[1-9][0-9]*\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)\s*", value, re.I) is not None
 
 
-for _name in ("OAUTH_TOKEN_RATE_PER_IP", "OAUTH_TOKEN_RATE_PER_CLIENT"):
+for _name in (
+    "OAUTH_TOKEN_RATE_PER_IP",
+    "OAUTH_TOKEN_RATE_PER_CLIENT",
+    "OAUTH_AUTHORIZE_RATE_PER_IP",
+    "OAUTH_AUTHORIZE_RATE_PER_CLIENT",
+):
     if not _is_rate(globals()[_name]):
         raise ImproperlyConfigured(f"{_name} must look like 300/min (a positive count per s, min, hour or day).")
+
+# Behind reverse proxies: how many of them append to X-Forwarded-For. The client's address is then the entry
+# that many places from the right (apps/core/net.py); with 0 the header is never read, only REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 (no proxy) or the number of proxies in front.")
+
+# Audit events older than this are deleted by `manage.py purge_expired`.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
+if AUDIT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be a positive number of days.")

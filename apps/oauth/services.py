@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from apps.accounts.models import ApplicationUser
 from apps.audit.models import Outcome
-from apps.audit.services import Actor, audit_event_record
+from apps.audit.services import Actor, audit_event_record, audit_event_record_once
 from apps.companies.models import Company
 from apps.oauth import crypto
 from apps.oauth.models import AccessToken, APIUser, AuthorizationCode
@@ -289,27 +289,19 @@ def auth_code_issue(
         raise
     code = crypto.new_secret()
     now = timezone.now()
-    with transaction.atomic():
-        row = AuthorizationCode.objects.create(
-            company_id=client.company_id,
-            code_hash=crypto.hash_secret(code),
-            client=client,
-            user=user,
-            redirect_uri=redirect_uri,
-            code_challenge=code_challenge or "",
-            code_challenge_method=code_challenge_method or "",
-            created=now,
-            expires_at=now + timedelta(seconds=settings.AUTH_CODE_LIFETIME_SECONDS),
-        )
-        audit_event_record(
-            action="code.issued",
-            company=client.company,
-            actor=actor,
-            client=client,
-            user=user,
-            target=row,
-            detail={"kind": "user" if user else "generic", "pkce": bool(code_challenge)},
-        )
+    # No audit event for an issued code: anyone can ask for codes, and the code row itself records client,
+    # user, PKCE and time until purge_expired. The exchange is audited (token.issued), as are refusals.
+    AuthorizationCode.objects.create(
+        company_id=client.company_id,
+        code_hash=crypto.hash_secret(code),
+        client=client,
+        user=user,
+        redirect_uri=redirect_uri,
+        code_challenge=code_challenge or "",
+        code_challenge_method=code_challenge_method or "",
+        created=now,
+        expires_at=now + timedelta(seconds=settings.AUTH_CODE_LIFETIME_SECONDS),
+    )
     return code
 
 
@@ -420,10 +412,17 @@ def _token_issued_audit(*, client: APIUser, token: AccessToken, actor: Actor) ->
         )
 
 
+AUTH_FAILURE_WINDOW_SECONDS = 60
+
+
 def api_client_auth_failure_record(*, client_id: str, actor: Actor, reason: str) -> None:
-    """Audit a failed client authentication; in the client's company when the client id is known."""
+    """Audit a failed client authentication, once per client and minute (all unknown client ids count as one
+    client), in the client's company when the client id is known. Repeats are refused all the same; they are
+    just not written again, so that a flood of wrong secrets cannot flood the audit table."""
     client = api_client_get_by_client_id(client_id) if client_id else None
-    audit_event_record(
+    audit_event_record_once(
+        key=f"client.auth_failed:{client.pk if client else 'unknown'}",
+        window_seconds=AUTH_FAILURE_WINDOW_SECONDS,
         action="client.auth_failed",
         company=client.company if client else None,
         actor=actor,

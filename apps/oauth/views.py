@@ -19,7 +19,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.audit.services import Actor, client_ip
+from apps.audit.services import Actor
+from apps.core.net import client_ip
 from apps.core.problems import problem_response, text_error
 from apps.oauth import services
 from apps.oauth.authentication import access_token_still_valid
@@ -72,10 +73,16 @@ def _with_query(uri: str, pairs: list[tuple[str, str]]) -> str:
     return f"{uri}{extra}" if uri.endswith(("?", "&")) else f"{uri}&{extra}"
 
 
+@csrf_exempt  # no cookies are read; without it a POST would be a CSRF 403 page instead of the 405 problem
 def authorize(request: HttpRequest) -> HttpResponse:
     """``GET /api/oauth2``: a 302 to the registered redirect URI with a single-use code (and the state)."""
     if request.method != "GET":
         return _method_not_allowed(request, "GET")
+    retry_after = throttle_hit(
+        scope="authorize-ip", ident=client_ip(request) or "-", rate=settings.OAUTH_AUTHORIZE_RATE_PER_IP
+    )
+    if retry_after:
+        return _too_many(request, retry_after)
     try:
         params = query_params(request, AUTHORIZE_PARAMS, keep_empty=("state",))
     except BadRequest as exc:
@@ -87,6 +94,12 @@ def authorize(request: HttpRequest) -> HttpResponse:
     client = api_client_get_by_client_id(params["client_id"])
     if not api_client_usable(client):
         return problem_response(request, 401)
+    # Counted for usable clients only, so that made-up client ids cannot fill the cache with counters.
+    retry_after = throttle_hit(
+        scope="authorize-client", ident=client.client_id, rate=settings.OAUTH_AUTHORIZE_RATE_PER_CLIENT
+    )
+    if retry_after:
+        return _too_many(request, retry_after)
     if params.get("response_type", "code") != "code":
         return text_error(400, "Invalid response_type")
     try:
@@ -232,7 +245,8 @@ def revoke(request: HttpRequest) -> HttpResponse:
     services.access_token_revoke(
         client=client, token_value=params["token"], actor=Actor.from_request(request, client=client)
     )
-    return HttpResponse(status=200, headers=NO_STORE)
+    # RFC 7009 §2.2 asks only for a 200; an empty JSON object keeps the API's responses JSON throughout.
+    return JsonResponse({}, headers=NO_STORE)
 
 
 @csrf_exempt
@@ -267,6 +281,7 @@ def introspect(request: HttpRequest) -> HttpResponse:
     )
 
 
+@csrf_exempt  # a POST gets the 405 problem, not a CSRF page
 def server_metadata(request: HttpRequest) -> HttpResponse:
     """``GET /.well-known/oauth-authorization-server`` (RFC 8414)."""
     if request.method != "GET":

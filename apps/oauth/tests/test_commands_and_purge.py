@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from apps.audit.models import AuditEvent
+from apps.audit.services import Actor, audit_event_record
 from apps.oauth import crypto
 from apps.oauth.crypto import new_client_id
 from apps.oauth.models import AccessToken, APIUser, AuthorizationCode
@@ -112,7 +113,7 @@ def test_purge_expired_deletes_expired_tokens_and_old_codes_in_batches(api_clien
     out = StringIO()
     call_command("purge_expired", "--batch-size", "2", "--json", stdout=out, stderr=err)
 
-    assert json.loads(out.getvalue()) == {"tokens": 5, "codes": 2}
+    assert json.loads(out.getvalue()) == {"tokens": 5, "codes": 2, "audit_events": 0}
     assert list(AccessToken.objects.all()) == [live_token]
     assert list(AuthorizationCode.objects.all()) == [fresh_code]
     assert "5 expired tokens deleted so far" in err.getvalue() and err.getvalue().count("\n") >= 4
@@ -126,10 +127,43 @@ def test_purge_expired_keeps_a_used_code_while_its_token_may_live(api_client, au
 
     out = call("purge_expired")
 
-    assert "0 expired access tokens and 0 spent authorization codes" in out
+    assert "0 expired access tokens, 0 spent authorization codes and 0 audit events" in out
     assert AuthorizationCode.objects.count() == 1
     assert exchange(api_client, code).content == b"Invalid Code"
     assert AccessToken.objects.get().revoked_at is not None
+
+
+def record_events(count: int, *, age: timedelta, company=None) -> list[int]:
+    ids = [audit_event_record(action="test.event", company=company, actor=Actor.system()).pk for _ in range(count)]
+    AuditEvent.objects.filter(pk__in=ids).update(created=timezone.now() - age)
+    return ids
+
+
+def test_purge_expired_deletes_audit_events_past_the_retention_in_batches(company, settings):
+    settings.AUDIT_RETENTION_DAYS = 30
+    record_events(5, age=timedelta(days=31), company=company)
+    kept = record_events(2, age=timedelta(days=29), company=company)
+    out, err = StringIO(), StringIO()
+
+    call_command("purge_expired", "--batch-size", "2", "--json", stdout=out, stderr=err)
+
+    assert json.loads(out.getvalue()) == {"tokens": 0, "codes": 0, "audit_events": 5}
+    assert set(AuditEvent.objects.filter(action="test.event").values_list("pk", flat=True)) == set(kept)
+    assert "... 2 expired audit events deleted so far" in err.getvalue()
+    assert "... 5 expired audit events deleted so far" in err.getvalue()
+    purge = AuditEvent.objects.get(action="audit.purged")
+    assert purge.detail == {"count": 5, "older_than_days": 30} and purge.actor_type == "system"
+
+
+def test_purge_expired_keeps_a_year_of_audit_events_by_default(company, settings):
+    assert settings.AUDIT_RETENTION_DAYS == 365
+    record_events(1, age=timedelta(days=366))
+    recent = record_events(1, age=timedelta(days=364))
+
+    out = call("purge_expired")
+
+    assert "and 1 audit events older than 365 days" in out
+    assert list(AuditEvent.objects.filter(action="test.event").values_list("pk", flat=True)) == recent
 
 
 def test_client_ids_never_start_with_a_dash_so_commands_can_take_them():
