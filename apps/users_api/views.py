@@ -167,6 +167,7 @@ class GetUserView(TenantAPIView):
         operation_id="GetUser",
         tags=["Users"],
         summary="One user of the company",
+        description="Any token of the company with the `users:read` grant.",
         parameters=[s.UserIdQuerySerializer],
         responses={200: s.UserOutputSerializer, **problems(400, 401, 403, 404, 405)},
     )

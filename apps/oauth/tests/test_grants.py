@@ -1,7 +1,9 @@
 """Named grants: what a client may do, narrowed by a user's roles, carried in the JWT as ``scope`` and reported by
 ``/api/oauth2/me`` and introspection; a grant taken from the client stops working at once."""
 
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import jwt
 import pytest
@@ -258,3 +260,11 @@ def test_server_metadata_lists_the_grants_as_scopes_supported(client):
 def test_validate_grants_accepts_the_canonical_form():
     validate_grants(["users:read", "chat"])
     validate_grants([])
+
+
+def test_the_grants_table_in_docs_oauth2_matches_the_code():
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "oauth2.md").read_text()
+    rows = re.findall(r"^\| `([a-z:]+)` \| [^|]+ \| (yes|no) \|", docs, re.M)
+
+    assert [name for name, _ in rows] == EVERY_GRANT
+    assert [name for name, default in rows if default == "yes"] == list(DEFAULT_GRANTS)
