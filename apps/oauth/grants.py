@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
-from apps.accounts.models import ApplicationUser, Role
+from apps.accounts.models import ROLE_FIELDS, ApplicationUser, Role
 
 USERS_READ = "users:read"
 USERS_WRITE = "users:write"
@@ -110,12 +110,11 @@ def validate_grants(value) -> None:
 def grants_for_user(grants: Iterable[str], user: ApplicationUser | None) -> frozenset[str]:
     """The grants a token carries: the client's for a generic token, narrowed by the user's roles for a user
     token. Unknown names (a grant retired since) are dropped."""
-    return frozenset(
-        name
-        for name in grants
-        if name in GRANTS
-        and (user is None or GRANTS[name].roles is None or any(user.has_role(role) for role in GRANTS[name].roles))
-    )
+    known = [GRANTS[name] for name in grants if name in GRANTS]
+    if user is None:
+        return frozenset(grant.name for grant in known)
+    held = {role for role, field in ROLE_FIELDS.items() if getattr(user, field)}
+    return frozenset(grant.name for grant in known if grant.roles is None or not grant.roles.isdisjoint(held))
 
 
 def scope_string(grants: Iterable[str]) -> str:
