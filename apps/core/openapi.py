@@ -151,6 +151,11 @@ OAUTH_SCHEMAS: dict[str, Any] = {
             "jti": {"type": "string"},
             "company": {"type": "string"},
             "userid": {"type": "string"},
+            "kind": {"type": "string", "enum": ["generic", "user"]},
+            "scope": {
+                "type": "string",
+                "description": "What the token may do now: its grants, space-separated (e.g. `users:read chat`).",
+            },
         },
         "required": ["active"],
     },
@@ -166,6 +171,11 @@ OAUTH_SCHEMAS: dict[str, Any] = {
             "response_types_supported": {"type": "array", "items": {"type": "string"}},
             "grant_types_supported": {"type": "array", "items": {"type": "string"}},
             "code_challenge_methods_supported": {"type": "array", "items": {"type": "string"}},
+            "scopes_supported": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Every grant a token's scope may hold.",
+            },
             "token_endpoint_auth_methods_supported": {"type": "array", "items": {"type": "string"}},
         },
         "required": ["issuer", "authorization_endpoint", "token_endpoint"],

@@ -23,7 +23,8 @@ from apps.audit.services import Actor
 from apps.core.net import client_ip
 from apps.core.problems import problem_response, text_error
 from apps.oauth import services
-from apps.oauth.authentication import access_token_still_valid
+from apps.oauth.authentication import access_token_still_valid, effective_scope
+from apps.oauth.grants import GRANTS, scope_string
 from apps.oauth.models import APIUser
 from apps.oauth.params import BadRequest, UnsupportedMediaType, basic_credentials, body_params, query_params
 from apps.oauth.permissions import bearer_context
@@ -271,6 +272,7 @@ def introspect(request: HttpRequest) -> HttpResponse:
             "sub": claims.sub,
             "userid": row.user.userid if row.user else None,
             "kind": claims.kind,
+            "scope": scope_string(effective_scope(row, claims)),
             "company": row.company.slug,
             "iss": settings.JWT_ISSUER,
             "jti": row.jti,
@@ -300,6 +302,8 @@ def server_metadata(request: HttpRequest) -> HttpResponse:
             "response_modes_supported": ["query"],
             "grant_types_supported": ["authorization_code"],
             "code_challenge_methods_supported": ["S256"],
+            # The grants a token's scope may hold; they are given to a client, never asked for by a request.
+            "scopes_supported": list(GRANTS),
             "token_endpoint_auth_methods_supported": auth_methods,
             "revocation_endpoint_auth_methods_supported": auth_methods,
             "introspection_endpoint_auth_methods_supported": auth_methods,
@@ -312,6 +316,12 @@ class TokenContextOutputSerializer(serializers.Serializer):
     client_id = serializers.CharField()
     userid = serializers.CharField(allow_null=True, help_text="The user of a user token; null for a generic one.")
     kind = serializers.ChoiceField(choices=["generic", "user"])
+    scope = serializers.CharField(
+        allow_blank=True,
+        help_text="What the token may do now: its grants, space-separated (e.g. `users:read chat agents:read`). "
+        "The client's grants, narrowed by the user's roles for a user token, and never more than the client has "
+        "now.",
+    )
     expires = serializers.CharField(help_text="UTC expiry, e.g. 2025-03-31T13:12:17Z.")
 
 
@@ -327,6 +337,7 @@ class TokenContextView(APIView):
                 "client_id": context.client.client_id,
                 "userid": context.user.userid if context.user else None,
                 "kind": "user" if context.is_user_token else "generic",
+                "scope": scope_string(context.scope),
                 "expires": _expiration(context.token.expires_at),
             },
             headers={"Cache-Control": "no-store"},

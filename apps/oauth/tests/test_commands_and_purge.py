@@ -14,7 +14,7 @@ from apps.oauth import crypto
 from apps.oauth.crypto import new_client_id
 from apps.oauth.models import AccessToken, APIUser, AuthorizationCode
 from apps.oauth.services import access_token_issue
-from tests.helpers import bearer
+from tests.helpers import bearer, run_manage
 
 
 def call(*args) -> str:
@@ -37,14 +37,16 @@ def test_create_api_client_prints_the_json_contract(company):
         )
     )
 
-    assert set(data) == {"client_id", "client_secret", "redirect_uris", "company"}
+    assert set(data) == {"client_id", "client_secret", "redirect_uris", "company", "grants"}
+    assert data["grants"] == ["users:read", "chat", "agents:read"]
     assert data["redirect_uris"] == ["https://localhost/callback", "http://127.0.0.1:8765/cb"]
     assert data["company"] == "acme"
     client = APIUser.objects.get(client_id=data["client_id"])
     assert client.secret_hash == crypto.hash_secret(data["client_secret"])
     assert data["client_secret"] not in client.secret_hash
     assert len(data["client_secret"]) >= 43
-    assert (client.allow_user_tokens, client.require_pkce, client.manage_users) == (True, False, False)
+    assert (client.allow_user_tokens, client.require_pkce) == (True, False)
+    assert client.grants == data["grants"]
     assert data["client_secret"] not in json.dumps(list(AuditEvent.objects.values("detail", "target_label")))
 
 
@@ -64,7 +66,48 @@ def test_create_api_client_sets_the_policy_flags_and_prints_one_line(company):
 
     client = APIUser.objects.get(name="Kiosk")
     assert out.strip().count("\n") == 0 and client.client_id in out
-    assert (client.allow_user_tokens, client.require_pkce, client.manage_users) == (False, True, True)
+    assert (client.allow_user_tokens, client.require_pkce) == (False, True)
+    assert client.grants == ["users:read", "users:write", "chat", "agents:read"]
+    assert "grants users:read users:write chat agents:read" in out
+
+
+def test_create_api_client_takes_repeated_grants_and_lists_them_in_json(company):
+    data = json.loads(
+        call(
+            "create_api_client",
+            *("--company", "acme", "--name", "Oversight", "--redirect-uris", "https://o.example/cb", "--json"),
+            *("--grant", "monitoring", "--grant", "dashboards", "--grant", "users:write", "--manage-users"),
+        )
+    )
+
+    assert data["grants"] == ["users:read", "users:write", "chat", "agents:read", "monitoring", "dashboards"]
+    assert APIUser.objects.get(client_id=data["client_id"]).grants == data["grants"]
+
+
+def test_create_api_client_without_default_grants_gets_only_the_named_ones(company):
+    data = json.loads(
+        call(
+            "create_api_client",
+            *("--company", "acme", "--name", "Scanner", "--redirect-uris", "https://s.example/cb", "--json"),
+            *("--no-default-grants", "--grant", "scanner"),
+        )
+    )
+
+    assert data["grants"] == ["scanner"]
+
+
+def test_create_api_client_unknown_grant_exits_non_zero_with_one_line_reason():
+    result = run_manage(
+        *("create_api_client", "--company", "acme", "--name", "X", "--redirect-uris", "https://a.example/cb"),
+        *("--grant", "users:admin"),
+        env={"DEBUG": "true"},
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "CommandError: Unknown grant 'users:admin'; known grants: users:read, users:write, chat, agents:read, "
+        "agents:write, scanner, monitoring, compliance, dashboards."
+    )
 
 
 @pytest.mark.parametrize(
@@ -74,6 +117,7 @@ def test_create_api_client_sets_the_policy_flags_and_prints_one_line(company):
         (["--company", "acme", "--name", "X", "--redirect-uris", "http://a.example/cb"], "must use https"),
         (["--company", "acme", "--name", "X", "--redirect-uris", "https://a.example/cb#x"], "fragment"),
         (["--company", "acme", "--name", " ", "--redirect-uris", "https://a.example/cb"], "name"),
+        (["--company", "acme", "--name", "X", "--redirect-uris", "https://a.example/cb", "--grant", "chat:x"], "grant"),
     ],
 )
 def test_create_api_client_refuses_bad_input(company, args, message):

@@ -157,3 +157,14 @@ def test_documented_user_and_group_shapes_match_what_the_api_returns(client, sch
     assert set(user) == set(components["UserOutput"]["properties"]) == set(components["UserOutput"]["required"])
     assert set(listed_group) == set(components["GroupOutput"]["properties"])
     assert set(user["groups"][0]) == set(components["GroupSummary"]["properties"])
+
+
+def test_schema_says_which_grant_each_operation_needs_and_never_mentions_manage_users(schema):
+    operations = {(path, method): schema["paths"][path][method] for path, method in API_OPERATIONS}
+
+    assert "manage_users" not in str(schema)
+    for (path, method), operation in operations.items():
+        grant = "users:write" if (path, method) in WRITES else "users:read"
+        assert f"`{grant}`" in operation["description"], path
+        assert "403" in operation["responses"], path
+    assert "scope" in schema["components"]["schemas"]["IntrospectionResponse"]["properties"]
