@@ -62,9 +62,9 @@ _PRIORITY = {
     "CUSTOM_TERM": 0,
     "EMAIL": 1,
     "IBAN": 2,
-    "CREDIT_CARD": 3,
-    "VAT_NUMBER": 4,
-    "NATIONAL_ID": 5,
+    "VAT_NUMBER": 3,
+    "NATIONAL_ID": 4,  # before cards: a French NIR is 15 digits and 1 in 10 of them also pass Luhn
+    "CREDIT_CARD": 5,
     "IP_ADDRESS": 6,
     "PHONE": 7,
 }
@@ -132,14 +132,25 @@ DEFAULT_NATIONAL_IDS = tuple(key for key in NATIONAL_ID_KINDS if key != "gb.nhs"
 _EMAIL = re.compile(
     r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])"
 )
-_CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d])")
+# Card numbers as printed: 4-4-4-4(-3) or Amex 4-6-5 groups with one separator kind, or 13-19 digits in a row.
+# Other groupings ("001-335-504-9258") are phone numbers even when they happen to pass Luhn.
+_CARD = re.compile(
+    r"(?<![\d-])(?:\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{3})?|\d{4}([ -])\d{6}\2\d{5}|\d{13,19})(?![\d])(?!-\d)"
+)
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])")
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d]|\.\d)")
 _IPV6 = re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])")
 _DIGIT_RUN = re.compile(r"\d")
 # 7 to 17 digits, optionally after "+", separated by at most three of space ( ) . - / between digits.
 # A letter glued to the end ("54362315K") makes it an identifier, except "x" for an extension ("...6083x77").
-_PHONE_CANDIDATE = re.compile(r"(?<![\w+])(?:\+|\(\+?)?\d(?:[ ().\-/]{0,3}\d){6,16}(?!\d)(?![A-WYZa-wyz])")
+# "#" before it makes it an order or ticket number; an extension ("x232", "ext. 12") belongs to the number.
+_PHONE_CANDIDATE = re.compile(
+    r"(?<![\w+#])(?:\+|\(\+?)?\d(?:[ ().\-/]{0,3}\d){6,16}(?:\s?(?:x|ext\.?)\s?\d{1,6})?(?!\d)(?![A-WYZa-wyz])"
+)
+# A bare run of digits is a phone number only with a trunk prefix (0...) or ten digits or more: shorter bare
+# runs are far more often amounts, order numbers or ids than phone numbers written without any grouping.
+_BARE_SHORT_NUMBER = re.compile(r"[1-9]\d{6,8}")
+_AMOUNT = re.compile(r"\d{1,3}(?:[.,' ]\d{3})*[.,]\d{2}|\d+[.,]\d{2}")
 _MAX_PHONE_SPLITS = 20
 _DATE_OR_TIME = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}")
 _PLACEHOLDER = re.compile(r"\[([A-Z][A-Z_]*?)_(\d+)\]")
@@ -259,12 +270,12 @@ class PIIScanner:
         splits_left = _MAX_PHONE_SPLITS
         for match in _PHONE_CANDIDATE.finditer(masked):
             value = match.group()
-            if _DATE_OR_TIME.fullmatch(value):
+            if _DATE_OR_TIME.fullmatch(value) or _BARE_SHORT_NUMBER.fullmatch(value) or _AMOUNT.fullmatch(value):
                 continue
-            digits = sum(ch.isdigit() for ch in value)
+            digits = sum(ch.isdigit() for ch in re.split(r"\s?(?:x|ext)", value, maxsplit=1)[0])
             if digits <= 15 and self._is_valid_phone(value):
                 found.append(_Candidate("PHONE", match.start(), match.end()))
-            elif digits >= 12 and splits_left > 0:
+            elif digits >= 12 and splits_left > 0 and not value.isdigit():
                 # Two numbers written one after the other: let the matcher split them. It costs milliseconds
                 # each, so a text made of digit soup gets a bounded number of tries.
                 splits_left -= 1

@@ -253,3 +253,32 @@ def test_one_megabyte_of_text_with_pii_is_redacted():
     assert time.perf_counter() - started < 10.0
     assert result.details["counts"]["EMAIL"] >= 16_000
     assert restore(result.sanitized_text, context.redaction_map) == text
+
+
+@pytest.mark.parametrize(
+    "distractor", ["order #76860156", "total 74648.92 EUR", "ref 4987426556665833", "id 7686015", "v2.10.33"]
+)
+def test_order_numbers_amounts_and_long_digit_runs_are_not_phone_numbers(distractor):
+    assert PIIScanner().scan(f"See {distractor} today.", ScanContext()).findings == []
+
+
+def test_a_phone_extension_belongs_to_the_number():
+    text = "Call +1-415-555-2671x123 now"
+
+    result = PIIScanner().scan(text, ScanContext(direction="answer"))
+
+    assert spans(result, text) == [("PHONE", "+1-415-555-2671x123")]
+
+
+def test_a_french_nir_that_also_passes_luhn_is_a_national_id():
+    text = "NIR 162050506100170 on file"
+
+    result = PIIScanner().scan(text, ScanContext(direction="answer"))
+
+    assert spans(result, text) == [("NATIONAL_ID", "162050506100170")]
+
+
+def test_phone_like_groupings_that_pass_luhn_are_not_cards():
+    text = "dial 001-335-504-9258"
+
+    assert [f.type for f in PIIScanner().scan(text, ScanContext()).findings] != ["CREDIT_CARD"]
