@@ -296,21 +296,16 @@ def _text_files(seed: int, per_type: int) -> dict[str, list[bytes]]:
     files: dict[str, list[bytes]] = defaultdict(list)
     for _ in range(per_type):
         files["txt"].append("\n".join(fake.paragraphs(nb=3)).encode())
-        files["md"].append(
-            (
-                f"# {fake.sentence()}\n\n{fake.paragraph()}\n\n- {fake.word()}\n- {fake.word()}\n\n[{fake.word()}]({fake.url()})\n"
-            ).encode()
-        )
+        heading, body, url = fake.sentence(), fake.paragraph(), fake.url()
+        files["md"].append(f"# {heading}\n\n{body}\n\n- {fake.word()}\n- {fake.word()}\n\n[link]({url})\n".encode())
         rows = [f"{fake.name()},{fake.email()},{fake.pyint()}" for _ in range(8)]
         files["csv"].append(("name,email,amount\n" + "\n".join(rows) + "\n").encode())
         files["json"].append(json.dumps(fake.pydict(nb_elements=6, value_types=[str, int, float])).encode())
-        files["html"].append(
-            f"<!DOCTYPE html><html><head><title>{fake.word()}</title></head><body><p>{fake.paragraph()}</p></body></html>".encode()
-        )
+        page = f"<!DOCTYPE html><html><head><title>{fake.word()}</title></head><body><p>{body}</p></body></html>"
+        files["html"].append(page.encode())
         name = fake.word()
-        files["code"].append(
-            f"import json\n\n\ndef {name}(value):\n    result = json.dumps(value)\n    return result\n\n\nclass {name.title()}:\n    pass\n".encode()
-        )
+        code = f"import json\n\n\ndef {name}(value):\n    result = json.dumps(value)\n    return result\n"
+        files["code"].append(f"{code}\n\nclass {name.title()}:\n    pass\n".encode())
     return files
 
 
