@@ -8,7 +8,7 @@ CHROMIUM ?= /usr/bin/chromium
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help venv run test lint format migrate bench-oauth bench-users clean
+.PHONY: help venv run test lint format migrate bench-oauth bench-users bench-scanners bench-scanner-accuracy clean
 
 help:
 	@echo "make run    - set up .venv, migrate, seed demo data, serve http://$(HOST):$(PORT) (SQLite by default)"
@@ -60,3 +60,11 @@ bench-oauth: $(STAMP)
 # Users API benchmark: 10,000 users, ListUsers pageSize=50 under gunicorn on PostgreSQL (needs wrk).
 bench-users: $(STAMP)
 	$(BIN)/python bench/users_api.py $(BENCH_ARGS)
+
+# Scanner latency: median and p99 per scanner on 1 KB texts, one core (no database needed).
+bench-scanners: $(STAMP)
+	$(BIN)/python bench/scanners.py $(BENCH_ARGS)
+
+# Scanner precision/recall on offline data (Faker PII, Django's translations, generated files).
+bench-scanner-accuracy: $(STAMP)
+	$(BIN)/python bench/scanner_accuracy.py $(BENCH_ARGS)

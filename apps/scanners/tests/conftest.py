@@ -1,42 +1,59 @@
-"""Scanner tests run with the network blocked: a scanner that reaches out (a model hub, a data download) fails.
+"""The scanner tests run with the network cut off: a scanner that reaches for a model hub or an API fails here.
 
-Only loopback stays reachable, so a test may still talk to a local server it started itself.
+Every connect() to an address other than loopback raises, for every test in this folder (autouse), so the
+detectors are proven to work from what their packages ship. Loopback stays open for real local servers.
 """
+
+from __future__ import annotations
 
 import ipaddress
 import socket
 
 import pytest
 
-_real_connect = socket.socket.connect
-_real_connect_ex = socket.socket.connect_ex
+
+class NetworkBlockedError(RuntimeError):
+    pass
 
 
 def _is_loopback(address: object) -> bool:
-    if isinstance(address, str):  # AF_UNIX path
-        return True
-    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(address, tuple) and address:
+        host = address[0]
+    else:
+        return isinstance(address, str | bytes)  # AF_UNIX paths are local
     if host in ("localhost", ""):
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
-        return False  # a host name other than localhost would need DNS: refuse it
-
-
-def _guarded_connect(self: socket.socket, address: object) -> None:
-    if not _is_loopback(address):
-        raise OSError(f"network access is blocked in scanner tests (tried to connect to {address!r})")
-    return _real_connect(self, address)
-
-
-def _guarded_connect_ex(self: socket.socket, address: object) -> int:
-    if not _is_loopback(address):
-        raise OSError(f"network access is blocked in scanner tests (tried to connect to {address!r})")
-    return _real_connect_ex(self, address)
+        return False  # a host name: resolving and connecting to it would leave the machine
 
 
 @pytest.fixture(autouse=True)
 def _block_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def guarded_connect(self: socket.socket, address: object) -> None:
+        if not _is_loopback(address):
+            raise NetworkBlockedError(f"scanner tests must not use the network (connect to {address!r})")
+        return real_connect(self, address)
+
+    def guarded_connect_ex(self: socket.socket, address: object) -> int:
+        if not _is_loopback(address):
+            raise NetworkBlockedError(f"scanner tests must not use the network (connect to {address!r})")
+        return real_connect_ex(self, address)
+
+    def refuse_lookup(*args: object, **kwargs: object) -> None:
+        raise NetworkBlockedError(f"scanner tests must not resolve host names ({args[0]!r})")
+
+    real_getaddrinfo = socket.getaddrinfo
+
+    def guarded_getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+        if host in (None, "localhost") or (isinstance(host, str) and _is_loopback((host,))):
+            return real_getaddrinfo(host, *args, **kwargs)
+        return refuse_lookup(host)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
