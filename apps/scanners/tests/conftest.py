@@ -12,7 +12,7 @@ import socket
 import pytest
 
 
-class NetworkBlockedError(RuntimeError):
+class NetworkBlockedError(OSError):
     pass
 
 
@@ -36,16 +36,16 @@ def _block_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def guarded_connect(self: socket.socket, address: object) -> None:
         if not _is_loopback(address):
-            raise NetworkBlockedError(f"scanner tests must not use the network (connect to {address!r})")
+            raise NetworkBlockedError(f"network access is blocked in scanner tests (connect to {address!r})")
         return real_connect(self, address)
 
     def guarded_connect_ex(self: socket.socket, address: object) -> int:
         if not _is_loopback(address):
-            raise NetworkBlockedError(f"scanner tests must not use the network (connect to {address!r})")
+            raise NetworkBlockedError(f"network access is blocked in scanner tests (connect to {address!r})")
         return real_connect_ex(self, address)
 
     def refuse_lookup(*args: object, **kwargs: object) -> None:
-        raise NetworkBlockedError(f"scanner tests must not resolve host names ({args[0]!r})")
+        raise NetworkBlockedError(f"network access is blocked in scanner tests (name lookup of {args[0]!r})")
 
     real_getaddrinfo = socket.getaddrinfo
 
