@@ -170,7 +170,7 @@ SESSION_ENGINE = (
 
 # Lockout after repeated failed logins (django-axes): AXES_FAILURE_LIMIT failures for one account, or from one
 # IP, lock that account or IP out for AXES_COOLOFF_MINUTES (0: until a server admin unlocks it). Unlock with
-# `manage.py axes_reset` (all), `axes_reset_username`/`axes_reset_ip`, or the admin's "Login lockouts" screen.
+# `manage.py axes_reset` (all), `axes_reset_username`/`axes_reset_ip`, or the admin's "Access attempts" screen.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_MINUTES = env.int("AXES_COOLOFF_MINUTES", default=15)
 if AXES_FAILURE_LIMIT <= 0 or AXES_COOLOFF_MINUTES < 0:

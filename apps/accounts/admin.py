@@ -160,9 +160,9 @@ class RoleFilter(admin.SimpleListFilter):
 
 
 class PasswordChoice(models.TextChoices):
-    INVITE = "invite", "Email them a link to choose their own password (recommended)"
-    SET = "set", "Set a password now (share it safely; they should change it after their first login)"
-    NONE = "none", "No password: the person does not log in (integrations can still act for them by userid)"
+    INVITE = "invite", "Email an invitation link (recommended)"
+    SET = "set", "Set a password now"
+    NONE = "none", "No password (API only)"
 
 
 class UserForm(CompanyScopedForm):
@@ -172,7 +172,9 @@ class UserForm(CompanyScopedForm):
         required=False,
         initial=PasswordChoice.INVITE,
         widget=forms.RadioSelect,
-        help_text="The invitation link works once and expires; the person sets a password nobody else knows.",
+        help_text=f"Invitation: the person gets a link that works once, for {settings.PASSWORD_RESET_TIMEOUT // 3600} "
+        "hours, and chooses a password nobody else knows. Set now: share it safely; they should change it "
+        "after their first login. No password: they cannot log in; integrations can still act for them by userid.",
     )
     new_password = forms.CharField(
         label="Password",

@@ -334,7 +334,7 @@ def login_record_failure(
 
     While an account or address is locked out its attempts are refused without checking the password; only the
     first of each address per minute is recorded, so that a flood cannot flood the audit log (django-axes still
-    counts every one: the Login lockouts screen shows the total)."""
+    counts every one: the Access attempts screen shows the total)."""
     if refused_while_locked_out and not cache.add(
         f"airisk:login-refused:{actor.ip}", 1, timeout=LOCKED_OUT_AUDIT_WINDOW_SECONDS
     ):
