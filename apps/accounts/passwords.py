@@ -51,9 +51,9 @@ def _in_admin(view_class, **initkwargs):
 
     def view(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         request.current_app = admin.site.name
-        return view_class.as_view(extra_context=admin.site.each_context(request), **initkwargs)(
-            request, *args, **kwargs
-        )
+        # No sidebar: the person is not logged in, it would only say there is nothing to see.
+        context = {**admin.site.each_context(request), "is_nav_sidebar_enabled": False}
+        return view_class.as_view(extra_context=context, **initkwargs)(request, *args, **kwargs)
 
     return view
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.module_loading import import_string
 
 from apps.audit.models import AuditEvent
-from apps.audit.services import client_ip
+from apps.audit.services import Actor
 from tests.admin.conftest import logged_in
 from tests.admin.helpers import action_post, changelist
 from tests.factories import DEFAULT_PASSWORD, UserFactory
@@ -90,9 +90,14 @@ def test_failures_on_many_accounts_lock_the_address_for_everyone(client, admin_u
     assert from_elsewhere.status_code == 302
 
 
+def test_axes_reads_the_client_address_as_the_audit_log_does(rf):
+    # One function decides the client address (TRUSTED_PROXY_COUNT applies there), for axes as for the audit log.
+    request = rf.get("/admin/login/", REMOTE_ADDR="198.51.100.7", headers={"X-Forwarded-For": "10.1.2.3"})
+
+    assert import_string(settings.AXES_CLIENT_IP_CALLABLE)(request) == Actor.from_request(request).ip == "198.51.100.7"
+
+
 def test_a_forged_forwarded_for_header_does_not_dodge_the_address_lockout(client, admin_user):
-    # Axes reads the client address through the app's own function (TRUSTED_PROXY_COUNT applies there).
-    assert import_string(settings.AXES_CLIENT_IP_CALLABLE) is client_ip
     for n in range(settings.AXES_FAILURE_LIMIT):
         attempt(Client(), f"nobody{n}@acme.example", WRONG, ip="198.51.100.66", forwarded_for=f"10.0.0.{n}")
 

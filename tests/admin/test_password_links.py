@@ -46,6 +46,7 @@ def test_login_page_links_to_password_reset_in_the_admin_look(client, db):
     assert reset.status_code == 200
     assert 'id="site-name"' in reset.content.decode()
     assert "css/admin-brand.css" in reset.content.decode()
+    assert "permission to view or edit anything" not in reset.content.decode()  # no empty admin sidebar
 
 
 def test_reset_link_sets_a_new_password_once(client, admin_user):

@@ -2,7 +2,10 @@
 copy-secret button) and the Swagger UI page at /api/docs work under it with no violation reported, and an
 inline script injected into a page is refused. Screenshots go to var/screenshots/."""
 
+import re
+
 import pytest
+from django.core import mail
 
 from tests.e2e.test_admin_client_flow import log_in, register_client
 from tests.factories import DEFAULT_PASSWORD
@@ -91,4 +94,30 @@ def test_lockout_login_and_error_pages_look_finished(admin_user, live_server, pa
 
     assert page.inner_text("#lockout-title") == "Too many failed logins"
     page.screenshot(path=str(screenshots_dir / "admin-lockout.png"))
+    assert violations == []
+
+
+def test_password_reset_by_email_in_the_browser(admin_user, live_server, page, screenshots_dir):
+    violations = watch_csp(page)
+    page.goto("/admin/login/")
+    page.click("#forgot-password")
+    page.fill("#id_email", "admin@acme.example")
+    page.click("input[type=submit]")
+    page.wait_for_url("**/admin/password_reset/done/")
+    link = re.search(r"https?://\S+/admin/reset/\S+/", mail.outbox[0].body).group(0)
+
+    page.goto(link)
+    page.wait_for_selector("#id_new_password1")
+    page.screenshot(path=str(screenshots_dir / "admin-set-password.png"))
+    page.fill("#id_new_password1", "a-browser-made-passphrase-8")
+    page.fill("#id_new_password2", "a-browser-made-passphrase-8")
+    page.click("input[type=submit]")
+    page.wait_for_url("**/admin/reset/done/")
+    page.screenshot(path=str(screenshots_dir / "admin-password-reset-complete.png"))
+    page.click("#content a:text-is('Log in')")
+    page.fill("#id_username", "admin@acme.example")
+    page.fill("#id_password", "a-browser-made-passphrase-8")
+    page.click("input[type=submit]")
+
+    page.wait_for_url("**/admin/")
     assert violations == []
