@@ -4,9 +4,11 @@ Every knob is an environment variable; see the configuration table in README.md.
 values in ``airisk/settings_test.py``.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -43,6 +45,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "csp",
     # Lowest layer first; an app imports only the apps listed above it (see the README's architecture).
     "apps.core",
     "apps.companies",
@@ -63,6 +67,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last: turns a lockout noticed during the login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "airisk.urls"
@@ -102,6 +109,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://airisk")}
 
 AUTH_USER_MODEL = "accounts.ApplicationUser"
+# Axes first: it refuses a locked-out account or IP before the password is even checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -116,6 +125,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Project-wide assets (the portal stylesheet, the admin branding); apps keep theirs in <app>/static/.
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
@@ -142,6 +153,68 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# Web logins (README, "Logins and sessions").
+# Sessions end after SESSION_IDLE_TIMEOUT_SECONDS without a request (sliding: every request of a logged-in
+# person renews the expiry). With Redis as the cache they live only in the cache ("cache" engine): no database
+# write per request, every app process shares them, and a Redis flush just logs people out. Without Redis
+# (local memory is per process) they stay in the database.
+SESSION_IDLE_TIMEOUT_SECONDS = env.int("SESSION_IDLE_TIMEOUT_SECONDS", default=8 * 3600)
+if SESSION_IDLE_TIMEOUT_SECONDS <= 0:
+    raise ImproperlyConfigured("SESSION_IDLE_TIMEOUT_SECONDS must be a positive number of seconds.")
+SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT_SECONDS
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cache"
+    if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    else "django.contrib.sessions.backends.db"
+)
+
+# Lockout after repeated failed logins (django-axes): AXES_FAILURE_LIMIT failures for one account, or from one
+# IP, lock that account or IP out for AXES_COOLOFF_MINUTES (0: until a server admin unlocks it). Unlock with
+# `manage.py axes_reset` (all), `axes_reset_username`/`axes_reset_ip`, or the admin's "Access attempts" screen.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_MINUTES = env.int("AXES_COOLOFF_MINUTES", default=15)
+if AXES_FAILURE_LIMIT <= 0 or AXES_COOLOFF_MINUTES < 0:
+    raise ImproperlyConfigured("AXES_FAILURE_LIMIT must be positive and AXES_COOLOFF_MINUTES zero or more.")
+AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES) if AXES_COOLOFF_MINUTES else None
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: an account, or an address
+# The client IP exactly as the audit log and the rate limits read it (TRUSTED_PROXY_COUNT applies there).
+AXES_CLIENT_IP_CALLABLE = "apps.audit.services.client_ip"
+AXES_USERNAME_CALLABLE = "apps.accounts.logins.login_username"
+AXES_LOCKOUT_CALLABLE = "apps.accounts.logins.lockout_response"
+# A success must not wipe the failures: someone with an account of their own could otherwise reset the
+# counter of the address they attack from.
+AXES_RESET_ON_SUCCESS = False
+AXES_DISABLE_ACCESS_LOG = True  # the audit log records logins and logouts
+AXES_ENABLE_ADMIN = False  # our own screen unlocks through an audited service (apps/accounts/admin.py)
+AXES_VERBOSE = False  # no start-up banner in every manage.py command
+
+# Email: password reset links and invitations. EMAIL_URL as django-environ reads it, e.g.
+# smtp+tls://user:password@smtp.example.com:587 ; in development the mails are printed on the console.
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="AIRisk <no-reply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# How long a password-reset or invitation link works (Django's PASSWORD_RESET_TIMEOUT), default 3 days.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_SECONDS", default=3 * 24 * 3600)
+
+# Content-Security-Policy on every response (django-csp). No inline script anywhere: scripts come from our
+# own origin, or carry the request's nonce ({{ request.csp_nonce }}) when a template really needs one.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # OAuth2 and tokens.
 ACCESS_TOKEN_LIFETIME_SECONDS = env.int("ACCESS_TOKEN_LIFETIME_SECONDS", default=3600)
@@ -190,7 +263,8 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # axes logs each failed login and lockout as a warning (the audit log has the successes too).
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 
