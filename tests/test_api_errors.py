@@ -127,4 +127,4 @@ def test_the_html_error_pages_render_without_a_static_files_manifest(client, set
 
     assert response.status_code == 404
     assert b"Page not found" in response.content
-    assert b'href="/static/admin/css/base.css"' in response.content
+    assert b'href="/static/css/portal.css"' in response.content
