@@ -180,7 +180,7 @@ if AXES_FAILURE_LIMIT <= 0 or AXES_COOLOFF_MINUTES < 0:
 AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES) if AXES_COOLOFF_MINUTES else None
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: an account, or an address
 # The client IP exactly as the audit log and the rate limits read it (TRUSTED_PROXY_COUNT applies there).
-AXES_CLIENT_IP_CALLABLE = "apps.audit.services.client_ip"
+AXES_CLIENT_IP_CALLABLE = "apps.core.net.client_ip"
 AXES_USERNAME_CALLABLE = "apps.accounts.logins.login_username"
 AXES_LOCKOUT_CALLABLE = "apps.accounts.logins.lockout_response"
 # A success must not wipe the failures: someone with an account of their own could otherwise reset the

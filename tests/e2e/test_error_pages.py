@@ -10,8 +10,8 @@ def test_a_dead_link_shows_the_styled_404_page(db, page, screenshots_dir):
 
     assert response.status == 404
     assert page.locator("h1").inner_text() == "Page not found"
-    # The admin stylesheet is applied (the header is the admin's dark band, not an unstyled page).
-    header_background = page.locator("#header").evaluate("e => getComputedStyle(e).backgroundColor")
+    # The portal stylesheet is applied (the header is the branded band, not an unstyled page).
+    header_background = page.locator(".site-header").evaluate("e => getComputedStyle(e).backgroundColor")
     assert header_background not in ("rgba(0, 0, 0, 0)", "transparent")
     page.screenshot(path=str(screenshots_dir / "error-404.png"))
 
