@@ -1,8 +1,9 @@
 """Cutting a document's text into passages for retrieval.
 
-Chunks are 800-1,200 characters (the last one may be shorter), cut at the strongest boundary available in that
-window: a blank line (paragraph), then a line break (CSV rows, lists), then a sentence end, then a space; a
-hard cut only when a window has no whitespace at all. A chunk that had to be cut inside a paragraph starts the
+Chunks are at most 1,200 characters, cut at the strongest boundary available: a blank line (paragraph) between
+500 and 1,200 characters, else a line break (CSV rows, lists), a sentence end or a space between 800 and 1,200,
+the one nearest 1,000; a hard cut only when 400 characters hold no whitespace at all. Only a document's last
+chunk is shorter than 500. A chunk that had to be cut inside a paragraph starts the
 next chunk up to ~150 characters early, at a sentence or word boundary, so that a passage keeps the sentence
 before it; chunks cut at a paragraph boundary do not overlap. Pure CPU, no database.
 """
@@ -15,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 MIN_CHARS = 800
+MIN_PARAGRAPH_CHARS = 500
 TARGET_CHARS = 1000
 MAX_CHARS = 1200
 OVERLAP_CHARS = 150
@@ -80,8 +82,10 @@ def chunk_text(text: str, *, page_starts: tuple[int, ...] = ()) -> list[Chunk]:
 
 def _cut(levels: list[_Breaks], start: int) -> tuple[int, int, int]:
     """Where to end the chunk that begins at ``start``: (end, next start, level of the break used)."""
-    low, high, target = start + MIN_CHARS, start + MAX_CHARS, start + TARGET_CHARS
+    high, target = start + MAX_CHARS, start + TARGET_CHARS
     for level, breaks in enumerate(levels):
+        # A whole paragraph is worth a shorter chunk; anything weaker is used only near the target size.
+        low = start + (MIN_PARAGRAPH_CHARS if level == _PARAGRAPH else MIN_CHARS)
         window = breaks.in_window(low, high)
         if window:
             best = min(window, key=lambda i: abs(breaks.ends[i] - target))
