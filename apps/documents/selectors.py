@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from apps.companies.models import Company
 from apps.companies.selectors import get_for_company
 from apps.documents.models import Document, DocumentChunk, DocumentStatus
-from apps.documents.search import fts5_match, query_terms, websearch_query
+from apps.documents.search import FTS5_DOCUMENT_FILTER_MAX, fts5_match, query_terms, websearch_query
 
 # Ranked candidates read per wanted passage: a few more than needed, so that a passage too long for what is left
 # of the budget can give way to a shorter one.
@@ -74,9 +74,9 @@ def passages_for(
         return []
     owned = {
         doc.pk: doc
-        for doc in Document.objects.for_company(company).filter(
-            pk__in=[doc.pk for doc in documents], status=DocumentStatus.READY
-        )
+        for doc in Document.objects.for_company(company)
+        .filter(pk__in=[doc.pk for doc in documents], status=DocumentStatus.READY)
+        .only("pk", "public_id", "filename")
     }
     if not owned:
         return []
@@ -116,7 +116,11 @@ def _ranked_rows(document_pks: list[int], terms: list[str], count: int) -> list[
                 ORDER BY score DESC, c.id
                 LIMIT %s
                 """,  # noqa: S608 - only placeholders are interpolated
-                [fts5_match(terms, document_pks), *document_pks, count],
+                [
+                    fts5_match(terms, document_pks if len(document_pks) <= FTS5_DOCUMENT_FILTER_MAX else ()),
+                    *document_pks,
+                    count,
+                ],
             )
         else:  # pragma: no cover - settings allow only PostgreSQL and SQLite
             return []

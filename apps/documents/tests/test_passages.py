@@ -2,6 +2,7 @@
 
 import pytest
 
+from apps.documents.search import FTS5_DOCUMENT_FILTER_MAX
 from apps.documents.selectors import Passage, passages_for
 from apps.documents.services import document_create
 from apps.documents.tests.files import make_pdf
@@ -145,3 +146,18 @@ def test_nothing_is_asked_for_nothing(contract, company):
     assert passages_for(company=company, documents=[], query="terminate", budget_chars=3000, limit=3) == []
     assert passages_for(company=company, documents=[contract], query="terminate", budget_chars=0, limit=3) == []
     assert passages_for(company=company, documents=[contract], query="terminate", budget_chars=3000, limit=0) == []
+
+
+def test_many_documents_at_once_still_rank_only_the_companys_own(company, other_company, actor):
+    notes = [
+        document_create(company=company, actor=actor, name=f"note-{n}.txt", content=f"Note {n} on gardening.".encode())
+        for n in range(FTS5_DOCUMENT_FILTER_MAX + 5)
+    ]
+    target = document_create(company=company, actor=actor, name="target.txt", content=TERMINATION.encode())
+    theirs = document_create(company=other_company, actor=actor, name="theirs.txt", content=TERMINATION.encode())
+
+    passages = passages_for(
+        company=company, documents=[*notes, theirs, target], query="terminate", budget_chars=9000, limit=9
+    )
+
+    assert [p.document_id for p in passages] == [target.public_id]

@@ -29,6 +29,7 @@ def test_fts5_expression_quotes_every_word_and_document():
     expression = fts5_match(["near", "or"], [12, 7])
 
     assert expression == 'document_id : ("12" OR "7") AND text : ("near" OR "or")'
+    assert fts5_match(["a1"]) == 'text : ("a1")'
 
 
 def test_websearch_input_ors_the_words():
