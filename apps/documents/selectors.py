@@ -70,91 +70,93 @@ def passages_for(
     documents' first chunks are returned, taking turns between documents, so that "summarize this file" still
     sees the file's beginning.
     """
-    if budget_chars <= 0 or limit <= 0 or not documents:
-        return []
-    owned = {
-        doc.pk: doc
-        for doc in Document.objects.for_company(company)
-        .filter(pk__in=[doc.pk for doc in documents], status=DocumentStatus.READY)
-        .only("pk", "public_id", "filename")
-    }
-    if not owned:
+    document_pks = sorted({doc.pk for doc in documents if doc.pk is not None})
+    if company is None or budget_chars <= 0 or limit <= 0 or not document_pks:
         return []
     terms = query_terms(query)
-    rows = _ranked_rows(list(owned), terms, limit * CANDIDATES_PER_PASSAGE) if terms else []
+    rows = _ranked_rows(company.pk, document_pks, terms, limit * CANDIDATES_PER_PASSAGE) if terms else []
     if not rows:
-        rows = _leading_rows(list(owned), limit, budget_chars)
-    return _within_budget(rows, owned, budget_chars, limit)
+        rows = _leading_rows(company.pk, document_pks, limit, budget_chars)
+    return _within_budget(rows, budget_chars, limit)
 
 
-# A row: (chunk id, document pk, ordinal, text, page, score).
-Row = tuple[int, int, int, str, int | None, float]
+# A row: (chunk id, document public id, filename, ordinal, text, page, score).
+Row = tuple[int, str, str, int, str, int | None, float]
 
 
-def _ranked_rows(document_pks: list[int], terms: list[str], count: int) -> list[Row]:
-    # The document filter is repeated in SQL even where the search expression carries it: tenant isolation must
-    # not depend on how a search string was built.
+def _ranked_rows(company_pk: int, document_pks: list[int], terms: list[str], count: int) -> list[Row]:
+    # One query per prompt: the company scoping, the ranking and the document names together. The tenant filter
+    # is in SQL even where the search expression names the documents: isolation must not depend on how a search
+    # string was built.
     placeholders = ", ".join(["%s"] * len(document_pks))
+    scope = [company_pk, DocumentStatus.READY.value, *document_pks]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 f"""
-                SELECT c.id, c.document_id, c.ordinal, c.text, c.page, ts_rank(c.search, q, 1) AS score
-                FROM documents_documentchunk c, websearch_to_tsquery('english', %s) q
-                WHERE c.document_id IN ({placeholders}) AND c.search @@ q
+                SELECT c.id, d.public_id, d.filename, c.ordinal, c.text, c.page, ts_rank(c.search, q, 1) AS score
+                FROM documents_documentchunk c
+                JOIN documents_document d ON d.id = c.document_id,
+                websearch_to_tsquery('english', %s) q
+                WHERE d.company_id = %s AND d.status = %s AND c.document_id IN ({placeholders}) AND c.search @@ q
                 ORDER BY score DESC, c.id
                 LIMIT %s
                 """,  # noqa: S608 - only placeholders are interpolated
-                [websearch_query(terms), *document_pks, count],
+                [websearch_query(terms), *scope, count],
             )
         elif connection.vendor == "sqlite":
+            named = document_pks if len(document_pks) <= FTS5_DOCUMENT_FILTER_MAX else ()
             cursor.execute(
                 f"""
-                SELECT c.id, c.document_id, c.ordinal, c.text, c.page, -bm25(documents_chunk_fts, 1.0, 0.0) AS score
-                FROM documents_chunk_fts JOIN documents_documentchunk c ON c.id = documents_chunk_fts.rowid
-                WHERE documents_chunk_fts MATCH %s AND c.document_id IN ({placeholders})
+                SELECT c.id, d.public_id, d.filename, c.ordinal, c.text, c.page,
+                       -bm25(documents_chunk_fts, 1.0, 0.0) AS score
+                FROM documents_chunk_fts
+                JOIN documents_documentchunk c ON c.id = documents_chunk_fts.rowid
+                JOIN documents_document d ON d.id = c.document_id
+                WHERE documents_chunk_fts MATCH %s
+                  AND d.company_id = %s AND d.status = %s AND c.document_id IN ({placeholders})
                 ORDER BY score DESC, c.id
                 LIMIT %s
                 """,  # noqa: S608 - only placeholders are interpolated
-                [
-                    fts5_match(terms, document_pks if len(document_pks) <= FTS5_DOCUMENT_FILTER_MAX else ()),
-                    *document_pks,
-                    count,
-                ],
+                [fts5_match(terms, named), *scope, count],
             )
         else:  # pragma: no cover - settings allow only PostgreSQL and SQLite
             return []
         return [tuple(row) for row in cursor.fetchall()]
 
 
-def _leading_rows(document_pks: list[int], limit: int, budget_chars: int) -> list[Row]:
+def _leading_rows(company_pk: int, document_pks: list[int], limit: int, budget_chars: int) -> list[Row]:
     """The first chunks of each document, taking turns (every document's chunk 0, then every chunk 1, ...)."""
-    # Chunks are at most 1,200 characters and at least 800 but for a document's last; no more rounds than the
+    # Chunks are at most 1,200 characters and at least 500 but for a document's last; no more rounds than the
     # budget or the limit could use are read.
-    rounds = max(1, min(limit, budget_chars // 800 + 1))
+    rounds = max(1, min(limit, budget_chars // 500 + 1))
     chunks = (
-        DocumentChunk.objects.filter(document_id__in=document_pks, ordinal__lt=rounds)
+        DocumentChunk.objects.filter(
+            document__company_id=company_pk,
+            document__status=DocumentStatus.READY,
+            document_id__in=document_pks,
+            ordinal__lt=rounds,
+        )
         .order_by("ordinal", "document_id")
-        .values_list("id", "document_id", "ordinal", "text", "page")
+        .values_list("id", "document__public_id", "document__filename", "ordinal", "text", "page")
     )
     return [(*chunk, 0.0) for chunk in chunks]
 
 
-def _within_budget(rows: list[Row], documents: dict[int, Document], budget_chars: int, limit: int) -> list[Passage]:
+def _within_budget(rows: list[Row], budget_chars: int, limit: int) -> list[Passage]:
     passages: list[Passage] = []
     left = budget_chars
-    for chunk_id, document_pk, ordinal, text, page, score in rows:
+    for chunk_id, public_id, filename, ordinal, text, page, score in rows:
         if len(passages) == limit or left <= 0:
             break
         if len(text) > left:
             if passages:
                 continue  # a shorter passage further down may still fit
             text = _shorten(text, left)  # the best passage alone is too long: keep its beginning
-        document = documents[document_pk]
         passages.append(
             Passage(
-                document_id=document.public_id,
-                filename=document.filename,
+                document_id=public_id,
+                filename=filename,
                 chunk_id=chunk_id,
                 ordinal=ordinal,
                 text=text,
