@@ -8,7 +8,7 @@ CHROMIUM ?= /usr/bin/chromium
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help venv run test lint format migrate bench-oauth bench-users clean
+.PHONY: help venv run test lint format migrate bench-oauth bench-users bench-documents clean
 
 help:
 	@echo "make run    - set up .venv, migrate, seed demo data, serve http://$(HOST):$(PORT) (SQLite by default)"
@@ -60,3 +60,7 @@ bench-oauth: $(STAMP)
 # Users API benchmark: 10,000 users, ListUsers pageSize=50 under gunicorn on PostgreSQL (needs wrk).
 bench-users: $(STAMP)
 	$(BIN)/python bench/users_api.py $(BENCH_ARGS)
+
+# Documents: a 200-page PDF's extraction and passages_for p50/p99 over 1,000 documents (no server, no wrk).
+bench-documents: $(STAMP)
+	$(BIN)/python bench/documents.py $(BENCH_ARGS)
