@@ -84,7 +84,7 @@ class DocumentChunk(models.Model):
     token_estimate = models.PositiveIntegerField(help_text="About four characters per token.")
 
     class Meta:
-        ordering = ["document", "ordinal"]
+        ordering = ["document_id", "ordinal"]
         constraints = [models.UniqueConstraint(fields=["document", "ordinal"], name="documents_chunk_ordinal")]
 
     def __str__(self) -> str:

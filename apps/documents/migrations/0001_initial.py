@@ -53,7 +53,7 @@ class Migration(migrations.Migration):
                 ('document', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='chunks', to='documents.document')),
             ],
             options={
-                'ordering': ['document', 'ordinal'],
+                'ordering': ['document_id', 'ordinal'],
             },
         ),
         migrations.AddIndex(
