@@ -8,7 +8,7 @@ CHROMIUM ?= /usr/bin/chromium
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help venv run test lint format migrate bench-oauth bench-users bench-scanners bench-scanner-accuracy clean
+.PHONY: help venv run test lint format migrate bench-oauth bench-users bench-scanners bench-scanner-accuracy bench-documents clean
 
 help:
 	@echo "make run    - set up .venv, migrate, seed demo data, serve http://$(HOST):$(PORT) (SQLite by default)"
@@ -68,3 +68,7 @@ bench-scanners: $(STAMP)
 # Scanner precision/recall on offline data (Faker PII, Django's translations, generated files).
 bench-scanner-accuracy: $(STAMP)
 	$(BIN)/python bench/scanner_accuracy.py $(BENCH_ARGS)
+
+# Documents: a 200-page PDF's extraction and passages_for p50/p99 over 1,000 documents (no server, no wrk).
+bench-documents: $(STAMP)
+	$(BIN)/python bench/documents.py $(BENCH_ARGS)

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "apps.companies",
     "apps.audit",
     "apps.accounts",
+    "apps.documents",
     "apps.oauth",
     "apps.users_api",
     "apps.demo",
@@ -129,6 +130,9 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Uploaded files (documents of agents and conversations) go to the default storage under MEDIA_ROOT. They are
+# never served from MEDIA_URL: the apps that own them read them back through their own scoped views.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -222,6 +226,14 @@ AUTH_CODE_LIFETIME_SECONDS = env.int("AUTH_CODE_LIFETIME_SECONDS", default=60)
 for _name in ("ACCESS_TOKEN_LIFETIME_SECONDS", "AUTH_CODE_LIFETIME_SECONDS"):
     if globals()[_name] <= 0:
         raise ImproperlyConfigured(f"{_name} must be a positive number of seconds.")
+
+# Documents (apps/documents): the largest upload accepted (35 MB, as the deployed chat client assumes) and the
+# most text kept from one document (longer extractions are cut there and marked truncated).
+DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=35 * 1024 * 1024)
+DOCUMENT_MAX_CHARS = env.int("DOCUMENT_MAX_CHARS", default=2_000_000)
+for _name in ("DOCUMENT_MAX_BYTES", "DOCUMENT_MAX_CHARS"):
+    if globals()[_name] <= 0:
+        raise ImproperlyConfigured(f"{_name} must be a positive number.")
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -96,7 +96,7 @@ def audit_event_record(
 def _public_id(obj: models.Model | None) -> str:
     if obj is None:
         return ""
-    for attr in ("userid", "client_id", "slug"):
+    for attr in ("userid", "client_id", "public_id", "slug"):
         if hasattr(obj, attr):
             return str(getattr(obj, attr))
     return str(obj.pk)
