@@ -8,7 +8,7 @@ CHROMIUM ?= /usr/bin/chromium
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help venv run test lint format migrate bench-oauth bench-users bench-scanners bench-scanner-accuracy bench-documents clean
+.PHONY: help venv run test lint format migrate bench-oauth bench-users bench-scanners bench-scanner-accuracy bench-documents bench-engines clean
 
 help:
 	@echo "make run    - set up .venv, migrate, seed demo data, serve http://$(HOST):$(PORT) (SQLite by default)"
@@ -72,3 +72,6 @@ bench-scanner-accuracy: $(STAMP)
 # Documents: a 200-page PDF's extraction and passages_for p50/p99 over 1,000 documents (no server, no wrk).
 bench-documents: $(STAMP)
 	$(BIN)/python bench/documents.py $(BENCH_ARGS)
+# LLM engine adapters against their fake servers on loopback: added first-delta latency and CPU per 1,000 deltas.
+bench-engines: $(STAMP)
+	$(BIN)/python bench/engines.py $(BENCH_ARGS)

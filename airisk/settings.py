@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "csp",
     # Lowest layer first; an app imports only the apps listed above it (see the README's architecture).
     "apps.core",
+    "apps.engines",
     "apps.companies",
     "apps.audit",
     "apps.accounts",
@@ -275,8 +276,13 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # axes logs each failed login and lockout as a warning (the audit log has the successes too).
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    # axes logs each failed login and lockout as a warning (the audit log has the successes too); httpx2 logs
+    # every LLM request at INFO, and the engines log their own failures (never a key).
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
+    },
 }
 
 

@@ -1,0 +1,181 @@
+"""AWS Bedrock Converse, streamed (``/model/{id}/converse-stream``): engine AWS Bedrock. The only module that
+knows this format's field names. botocore signs (SigV4) and nothing else: no boto3, no botocore session."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from urllib.parse import quote
+
+import httpx2
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from apps.engines.base import ChatTurn, EngineConfig, EngineError, Finish, TextDelta, Usage
+from apps.engines.eventstream import EventStreamDecoder, EventStreamError
+from apps.engines.transport import (
+    PreparedRequest,
+    as_int,
+    decode_json,
+    estimated_usage,
+    kind_for_status,
+    malformed,
+    open_stream,
+    retry_after_seconds,
+    safe_message,
+)
+
+SIGNING_SERVICE = "bedrock"
+
+FINISH_REASONS = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "guardrail_intervened": "content_filter",
+    "content_filtered": "content_filter",
+    "tool_use": "tool_calls",
+}
+
+# Bedrock's error types, from the x-amzn-ErrorType header or a stream exception's :exception-type.
+_ERROR_KINDS = {
+    "accessdeniedexception": "auth",
+    "unrecognizedclientexception": "auth",
+    "invalidsignatureexception": "auth",
+    "expiredtokenexception": "auth",
+    "incompletesignatureexception": "auth",
+    "resourcenotfoundexception": "not_found",
+    "throttlingexception": "rate_limited",
+    "servicequotaexceededexception": "rate_limited",
+    "modeltimeoutexception": "timeout",
+}
+
+
+def default_base_url(region: str) -> str:
+    return f"https://bedrock-runtime.{region}.amazonaws.com"
+
+
+def _messages(history: Sequence[ChatTurn], prompt: str) -> list[dict]:
+    """Converse wants the conversation to start with a user turn and to alternate roles, so an opening
+    assistant turn (a greeting) is dropped and consecutive turns of one role are joined."""
+    messages: list[dict] = []
+    for role, text in [(turn.role, turn.text) for turn in history] + [("user", prompt)]:
+        if not text or (not messages and role != "user"):
+            continue
+        if messages and messages[-1]["role"] == role:
+            messages[-1]["content"][0]["text"] += "\n\n" + text
+        else:
+            messages.append({"role": role, "content": [{"text": text}]})
+    return messages
+
+
+def build_request(
+    config: EngineConfig, *, instructions: str, history: Sequence[ChatTurn], prompt: str
+) -> PreparedRequest:
+    base = (config.base_url or default_base_url(config.region)).strip().rstrip("/")
+    url = f"{base}/model/{quote(config.model, safe='')}/converse-stream"
+    body: dict[str, object] = {"messages": _messages(history, prompt)}
+    if instructions:
+        body["system"] = [{"text": instructions}]
+    inference: dict[str, object] = {"temperature": config.temperature}
+    if config.max_tokens:
+        inference["maxTokens"] = config.max_tokens
+    body["inferenceConfig"] = inference
+    raw = json.dumps(body, ensure_ascii=False).encode()
+    headers = {"Content-Type": "application/json", "Accept": "application/vnd.amazon.eventstream"}
+    if config.api_key:
+        headers["Authorization"] = f"Bearer {config.api_key}"
+    else:
+        signed = AWSRequest(method="POST", url=url, data=raw, headers=headers)
+        credentials = Credentials(config.access_key_id, config.secret_access_key, config.session_token or None)
+        SigV4Auth(credentials, SIGNING_SERVICE, config.region).add_auth(signed)
+        headers = dict(signed.headers.items())
+    return PreparedRequest(url=url, headers=headers, body=raw)
+
+
+def _error(error_type: str, message: str, status: int | None, config: EngineConfig) -> EngineError:
+    code = error_type.split(":", 1)[0].strip().lower()
+    kind = _ERROR_KINDS.get(code)
+    text = safe_message(message, config)
+    if kind is None and code == "validationexception" and "model identifier" in text.lower():
+        kind = "not_found"  # Bedrock answers an unknown model id with a 400 ValidationException
+    if kind is None:
+        kind = kind_for_status(status) if status else "provider_error"
+    if not text:
+        text = error_type.split(":", 1)[0] or (f"HTTP {status} from the provider" if status else "provider error")
+    return EngineError(kind, text, status=status)
+
+
+def parse_error(status: int, headers: httpx2.Headers, body: bytes, config: EngineConfig) -> EngineError:
+    try:
+        payload = json.loads(body) if body else {}
+    except ValueError:
+        payload = {}
+    message = ""
+    if isinstance(payload, dict):
+        message = str(payload.get("message") or payload.get("Message") or "")
+    error = _error(headers.get("x-amzn-errortype", ""), message, status, config)
+    if error.kind == "rate_limited":
+        error.retry_after = retry_after_seconds(headers)
+    return error
+
+
+def _payload(raw: bytes) -> dict:
+    try:
+        payload = decode_json(raw.decode())
+    except ValueError:
+        raise malformed() from None
+    if not isinstance(payload, dict):
+        raise malformed()
+    return payload
+
+
+async def stream(
+    config: EngineConfig, *, instructions: str, history: Sequence[ChatTurn], prompt: str
+) -> AsyncIterator[TextDelta | Finish]:
+    request = build_request(config, instructions=instructions, history=history, prompt=prompt)
+    decoder = EventStreamDecoder()
+    answer: list[str] = []
+    stop_reason: str | None = None
+    usage: Usage | None = None
+    async with open_stream(config, request, parse_error) as body:
+        with body.reading():
+            async for chunk in body.source:
+                try:
+                    messages = decoder.feed(chunk)
+                except EventStreamError as exc:
+                    raise EngineError("provider_error", f"the provider sent a bad event-stream frame ({exc})") from None
+                for headers, raw in messages:
+                    message_type = headers.get(":message-type")
+                    if message_type == "exception":
+                        message = str(_payload(raw).get("message") or "")
+                        raise _error(headers.get(":exception-type", ""), message, None, config)
+                    if message_type == "error":
+                        raise _error(headers.get(":error-code", ""), headers.get(":error-message", ""), None, config)
+                    event_type = headers.get(":event-type")
+                    if event_type == "contentBlockDelta":
+                        delta = _payload(raw).get("delta")
+                        if isinstance(delta, dict) and (text := delta.get("text")):
+                            if not isinstance(text, str):
+                                raise malformed()
+                            answer.append(text)
+                            yield TextDelta(text)
+                    elif event_type == "messageStop":
+                        stop_reason = str(_payload(raw).get("stopReason") or "")
+                    elif event_type == "metadata":
+                        raw_usage = _payload(raw).get("usage")
+                        if isinstance(raw_usage, dict):
+                            usage = Usage(
+                                input_tokens=as_int(raw_usage.get("inputTokens")),
+                                output_tokens=as_int(raw_usage.get("outputTokens")),
+                                cached_tokens=as_int(raw_usage.get("cacheReadInputTokens")),
+                            )
+        if decoder.pending and not body.cut:
+            raise EngineError("provider_error", "the provider's event stream ended in the middle of a frame")
+    if not answer and stop_reason is None:
+        raise EngineError("provider_error", "the provider closed the stream before answering")
+    if usage is None:  # metadata is the last event: a cut stream never has it
+        usage = estimated_usage(instructions, history, prompt, "".join(answer))
+    provider_reason = stop_reason or ""
+    yield Finish(reason=FINISH_REASONS.get(provider_reason, "other"), provider_reason=provider_reason, usage=usage)

@@ -1,0 +1,269 @@
+"""The one HTTP client of every adapter, and what the adapters share: opening a streaming request, reading
+its bytes with the read timeout, splitting server-sent events, and turning failures into ``EngineError``.
+
+An ``httpx2.AsyncClient`` belongs to the event loop that first used it (its connections do), so the process
+keeps one client per running loop: the pool is shared by every request on that loop and goes away with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import re
+import time
+import weakref
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+
+import httpx2
+
+from apps.engines.base import ChatTurn, EngineConfig, EngineError, Usage, estimate_tokens
+from apps.engines.netbackend import AsyncioTransport
+
+logger = logging.getLogger("apps.engines")
+
+# A line or frame bigger than this is not an answer: stop instead of buffering without end.
+MAX_FRAME_BYTES = 1 << 20
+# An error body is read up to this size (the provider's message is in the first few hundred bytes).
+MAX_ERROR_BODY_BYTES = 64 * 1024
+MAX_MESSAGE_CHARS = 500
+
+# Events are decoded from str: json.loads(bytes) would sniff the encoding of every event.
+decode_json = json.JSONDecoder().decode
+
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx2.AsyncClient] = weakref.WeakKeyDictionary()
+
+
+def get_client() -> httpx2.AsyncClient:
+    """The pooled client of the running loop (created on first use)."""
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
+    if client is None or client.is_closed:
+        limits = httpx2.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30.0)
+        client = httpx2.AsyncClient(
+            # Each request passes its engine's own timeouts; these are the bounds for anything else.
+            timeout=httpx2.Timeout(connect=10.0, read=60.0, write=30.0, pool=10.0),
+            transport=AsyncioTransport(limits=limits),
+            follow_redirects=False,
+            # Answers are read from the raw stream (see ByteStream); compressing an event stream saves little.
+            headers={"Accept-Encoding": "identity"},
+        )
+        _clients[loop] = client
+    return client
+
+
+async def close_client() -> None:
+    """Close the running loop's client (at shutdown of a long-lived loop; tests and benchmarks)."""
+    client = _clients.pop(asyncio.get_running_loop(), None)
+    if client is not None:
+        await client.aclose()
+
+
+def safe_message(text: str, config: EngineConfig) -> str:
+    """A provider's message made safe to show: secrets masked, whitespace collapsed, length bounded."""
+    for secret in config.secrets():
+        text = text.replace(secret, "****")
+    text = " ".join(text.split())
+    if len(text) > MAX_MESSAGE_CHARS:
+        text = text[: MAX_MESSAGE_CHARS - 1] + "…"
+    return text
+
+
+def kind_for_status(status: int) -> str:
+    if status in (401, 403):
+        return "auth"
+    if status == 404:
+        return "not_found"
+    if status == 429:
+        return "rate_limited"
+    if status in (408, 504):
+        return "timeout"
+    return "provider_error"
+
+
+def retry_after_seconds(headers: httpx2.Headers) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` (OpenAI, Azure) or ``Retry-After`` (seconds or an HTTP date)."""
+    value = headers.get("retry-after-ms")
+    if value:
+        try:
+            return max(float(value) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+@dataclass(frozen=True)
+class PreparedRequest:
+    url: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class ByteStream:
+    """The body of a streaming response. Iterate ``source`` inside ``with body.reading():``, which turns a
+    read that waits longer than the read timeout into ``EngineError('timeout')`` and a connection dropped
+    mid-body into ``cut = True`` (the adapter then finishes with what it has).
+
+    ``source`` is the transport's own byte stream, not ``aiter_bytes()``: every HTTP chunk of an answer is
+    one delta, and two generator layers less per chunk is most of what the adapters cost (bench/engines.py).
+    Requests say ``Accept-Encoding: identity``; a body encoded anyway goes through httpx2's decoders."""
+
+    def __init__(self, response: httpx2.Response, config: EngineConfig) -> None:
+        self._config = config
+        self.cut = False
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        self.source: AsyncIterable[bytes] = response.stream if encoding == "identity" else response.aiter_bytes()
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        try:
+            yield
+        except httpx2.TimeoutException:
+            raise EngineError("timeout", f"the provider sent nothing for {self._config.read_timeout:g} s") from None
+        except (httpx2.RemoteProtocolError, httpx2.ReadError):
+            self.cut = True
+        except httpx2.DecodingError:
+            raise EngineError("provider_error", "the provider's answer could not be decoded") from None
+
+
+ErrorParser = Callable[[int, httpx2.Headers, bytes, EngineConfig], EngineError]
+
+
+@asynccontextmanager
+async def open_stream(
+    config: EngineConfig, request: PreparedRequest, parse_error: ErrorParser
+) -> AsyncIterator[ByteStream]:
+    """POST the request and yield its body once the status says it is an answer; an HTTP error becomes the
+    ``EngineError`` that ``parse_error`` makes of the provider's error body. Leaving the block (the end, an
+    error, or the consumer closing the generator) closes the response, and so the upstream connection."""
+    client = get_client()
+    timeout = httpx2.Timeout(
+        connect=config.connect_timeout, read=config.read_timeout, write=config.read_timeout, pool=config.connect_timeout
+    )
+    http_request = client.build_request(
+        "POST", request.url, headers=request.headers, content=request.body, timeout=timeout
+    )
+    host = http_request.url.host
+    try:
+        response = await client.send(http_request, stream=True)
+    except httpx2.ConnectTimeout:
+        raise EngineError("timeout", f"no connection to {host} within {config.connect_timeout:g} s") from None
+    except httpx2.TimeoutException:
+        raise EngineError("timeout", f"{host} sent no answer within {config.read_timeout:g} s") from None
+    except httpx2.ConnectError:
+        raise EngineError("provider_error", f"could not connect to {host}") from None
+    except (httpx2.TransportError, httpx2.InvalidURL) as exc:
+        raise EngineError("provider_error", f"request to {host} failed ({type(exc).__name__})") from None
+    try:
+        if response.status_code >= 400:
+            body = await _read_limited(response, config)
+            error = parse_error(response.status_code, response.headers, body, config)
+            logger.info("engine %s: HTTP %s from %s (%s)", config.engine, response.status_code, host, error.kind)
+            raise error
+        if response.status_code != 200:
+            raise EngineError(
+                "provider_error",
+                f"unexpected HTTP {response.status_code} from the provider",
+                status=response.status_code,
+            )
+        yield ByteStream(response, config)
+    finally:
+        await response.aclose()
+
+
+async def _read_limited(response: httpx2.Response, config: EngineConfig) -> bytes:
+    data = bytearray()
+    try:
+        async for chunk in response.aiter_bytes():
+            data += chunk
+            if len(data) >= MAX_ERROR_BODY_BYTES:
+                break
+    except httpx2.TimeoutException:
+        raise EngineError(
+            "timeout", f"the provider sent nothing for {config.read_timeout:g} s", status=response.status_code
+        ) from None
+    except httpx2.HTTPError:
+        pass  # a cut error body still has a status worth reporting
+    return bytes(data[:MAX_ERROR_BODY_BYTES])
+
+
+_SSE_FIELDS = (b"event:", b"id:", b"retry:", b":")
+
+
+async def sse_data(body: ByteStream) -> AsyncIterator[bytes]:
+    """The ``data`` of each server-sent event, as bytes. Lines that are no SSE field mean the body is not an
+    event stream (an HTML error page, garbage): that is a provider error rather than something to skip."""
+    buffer = b""
+    data: list[bytes] = []
+    with body.reading():
+        async for chunk in body.source:
+            # Fast path: providers send each event as one HTTP chunk, ``data: {...}\n\n`` (or \r\n\r\n).
+            if not buffer and not data and chunk.startswith(b"data: "):
+                newline = chunk.find(b"\n")
+                if newline == len(chunk) - 2 and chunk[-1] == 10:
+                    yield chunk[6:newline]
+                    continue
+                if newline == len(chunk) - 3 and chunk.endswith(b"\r\n\r\n"):
+                    yield chunk[6 : newline - 1]
+                    continue
+            buffer = buffer + chunk if buffer else chunk
+            start = 0
+            while (end := buffer.find(b"\n", start)) >= 0:
+                line = buffer[start:end]
+                start = end + 1
+                if line.endswith(b"\r"):
+                    line = line[:-1]
+                if not line:
+                    if data:
+                        yield data[0] if len(data) == 1 else b"\n".join(data)
+                        data = []
+                elif line.startswith(b"data:"):
+                    data.append(line[6:] if line.startswith(b"data: ") else line[5:])
+                elif not line.startswith(_SSE_FIELDS):
+                    raise EngineError("provider_error", "the provider's answer is not an event stream")
+            buffer = buffer[start:]
+            if len(buffer) > MAX_FRAME_BYTES:
+                raise EngineError("provider_error", "the provider sent an over-long event-stream line")
+    if (buffer.strip() or data) and not body.cut:
+        raise EngineError("provider_error", "the provider's event stream ended in the middle of an event")
+
+
+def estimated_usage(
+    instructions: str, history: tuple[ChatTurn, ...] | list[ChatTurn], prompt: str, answer: str
+) -> Usage:
+    sent = sum(estimate_tokens(turn.text) for turn in history)
+    return Usage(
+        input_tokens=estimate_tokens(instructions) + sent + estimate_tokens(prompt),
+        output_tokens=estimate_tokens(answer),
+        estimated=True,
+    )
+
+
+def malformed(what: str = "event") -> EngineError:
+    return EngineError("provider_error", f"the provider sent a malformed {what}")
+
+
+def as_int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+_NON_WORD = re.compile(r"[^A-Za-z0-9]+")
+
+
+def normalized_code(value: object) -> str:
+    """A provider's error code or type, lower-cased with separators dropped, for matching."""
+    return _NON_WORD.sub("", str(value)).lower() if value else ""
