@@ -8,7 +8,7 @@ CHROMIUM ?= /usr/bin/chromium
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help venv run test lint format migrate bench-oauth bench-users bench-engines clean
+.PHONY: help venv run test lint format migrate bench-oauth bench-users bench-scanners bench-scanner-accuracy bench-documents bench-engines clean
 
 help:
 	@echo "make run    - set up .venv, migrate, seed demo data, serve http://$(HOST):$(PORT) (SQLite by default)"
@@ -66,6 +66,17 @@ bench-oauth: $(STAMP)
 bench-users: $(STAMP)
 	$(BIN)/python bench/users_api.py $(BENCH_ARGS)
 
+# Scanner latency: median and p99 per scanner on 1 KB texts, one core (no database needed).
+bench-scanners: $(STAMP)
+	$(BIN)/python bench/scanners.py $(BENCH_ARGS)
+
+# Scanner precision/recall on offline data (Faker PII, Django's translations, generated files).
+bench-scanner-accuracy: $(STAMP)
+	$(BIN)/python bench/scanner_accuracy.py $(BENCH_ARGS)
+
+# Documents: a 200-page PDF's extraction and passages_for p50/p99 over 1,000 documents (no server, no wrk).
+bench-documents: $(STAMP)
+	$(BIN)/python bench/documents.py $(BENCH_ARGS)
 # LLM engine adapters against their fake servers on loopback: added first-delta latency and CPU per 1,000 deltas.
 bench-engines: $(STAMP)
 	$(BIN)/python bench/engines.py $(BENCH_ARGS)

@@ -5,9 +5,19 @@ check that A's credentials never see B's data.
 """
 
 import pytest
+from django.core.cache import cache
 
 from apps.oauth.services import access_token_issue
 from tests.factories import APIUserFactory, CompanyFactory, GroupFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Rate-limit counters and audit de-duplication markers live in the process-wide cache: every test
+    # starts without them, or the suite's own requests from 127.0.0.1 would add up to a 429.
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

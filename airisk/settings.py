@@ -4,9 +4,11 @@ Every knob is an environment variable; see the configuration table in README.md.
 values in ``airisk/settings_test.py``.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -30,6 +32,8 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Under /api/ a CSRF refusal is problem+json like every other API error (apps/core/errors.py).
+CSRF_FAILURE_VIEW = "apps.core.errors.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -41,12 +45,15 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "csp",
     # Lowest layer first; an app imports only the apps listed above it (see the README's architecture).
     "apps.core",
     "apps.engines",
     "apps.companies",
     "apps.audit",
     "apps.accounts",
+    "apps.documents",
     "apps.oauth",
     "apps.users_api",
     "apps.agents",
@@ -63,6 +70,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last: turns a lockout noticed during the login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "airisk.urls"
@@ -102,6 +112,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://airisk")}
 
 AUTH_USER_MODEL = "accounts.ApplicationUser"
+# Axes first: it refuses a locked-out account or IP before the password is even checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -116,11 +128,14 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Project-wide assets (the portal stylesheet, the admin branding); apps keep theirs in <app>/static/.
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-# Uploaded files (agent files, logos, agent images). Not served as public URLs: pages that show them check access.
+# Uploaded files (documents of agents and conversations, agent images, company logos) go to the default storage
+# under MEDIA_ROOT. They are never served from MEDIA_URL: the apps that own them read them back through their own
+# scoped views.
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
-MEDIA_URL = "media/"
 # The largest agent file an admin may upload, in bytes.
 AGENT_FILE_MAX_BYTES = env.int("AGENT_FILE_MAX_BYTES", default=20 * 1024 * 1024)
 STORAGES = {
@@ -148,6 +163,68 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
+# Web logins (README, "Logins and sessions").
+# Sessions end after SESSION_IDLE_TIMEOUT_SECONDS without a request (sliding: every request of a logged-in
+# person renews the expiry). With Redis as the cache they live only in the cache ("cache" engine): no database
+# write per request, every app process shares them, and a Redis flush just logs people out. Without Redis
+# (local memory is per process) they stay in the database.
+SESSION_IDLE_TIMEOUT_SECONDS = env.int("SESSION_IDLE_TIMEOUT_SECONDS", default=8 * 3600)
+if SESSION_IDLE_TIMEOUT_SECONDS <= 0:
+    raise ImproperlyConfigured("SESSION_IDLE_TIMEOUT_SECONDS must be a positive number of seconds.")
+SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT_SECONDS
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cache"
+    if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    else "django.contrib.sessions.backends.db"
+)
+
+# Lockout after repeated failed logins (django-axes): AXES_FAILURE_LIMIT failures for one account, or from one
+# IP, lock that account or IP out for AXES_COOLOFF_MINUTES (0: until a server admin unlocks it). Unlock with
+# `manage.py axes_reset` (all), `axes_reset_username`/`axes_reset_ip`, or the admin's "Access attempts" screen.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_MINUTES = env.int("AXES_COOLOFF_MINUTES", default=15)
+if AXES_FAILURE_LIMIT <= 0 or AXES_COOLOFF_MINUTES < 0:
+    raise ImproperlyConfigured("AXES_FAILURE_LIMIT must be positive and AXES_COOLOFF_MINUTES zero or more.")
+AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES) if AXES_COOLOFF_MINUTES else None
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: an account, or an address
+# The client IP exactly as the audit log and the rate limits read it (TRUSTED_PROXY_COUNT applies there).
+AXES_CLIENT_IP_CALLABLE = "apps.core.net.client_ip"
+AXES_USERNAME_CALLABLE = "apps.accounts.logins.login_username"
+AXES_LOCKOUT_CALLABLE = "apps.accounts.logins.lockout_response"
+# A success must not wipe the failures: someone with an account of their own could otherwise reset the
+# counter of the address they attack from.
+AXES_RESET_ON_SUCCESS = False
+AXES_DISABLE_ACCESS_LOG = True  # the audit log records logins and logouts
+AXES_ENABLE_ADMIN = False  # our own screen unlocks through an audited service (apps/accounts/admin.py)
+AXES_VERBOSE = False  # no start-up banner in every manage.py command
+
+# Email: password reset links and invitations. EMAIL_URL as django-environ reads it, e.g.
+# smtp+tls://user:password@smtp.example.com:587 ; in development the mails are printed on the console.
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="AIRisk <no-reply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# How long a password-reset or invitation link works (Django's PASSWORD_RESET_TIMEOUT), default 3 days.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_SECONDS", default=3 * 24 * 3600)
+
+# Content-Security-Policy on every response (django-csp). No inline script anywhere: scripts come from our
+# own origin, or carry the request's nonce ({{ request.csp_nonce }}) when a template really needs one.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
 # OAuth2 and tokens.
 ACCESS_TOKEN_LIFETIME_SECONDS = env.int("ACCESS_TOKEN_LIFETIME_SECONDS", default=3600)
 AUTH_CODE_LIFETIME_SECONDS = env.int("AUTH_CODE_LIFETIME_SECONDS", default=60)
@@ -155,9 +232,18 @@ for _name in ("ACCESS_TOKEN_LIFETIME_SECONDS", "AUTH_CODE_LIFETIME_SECONDS"):
     if globals()[_name] <= 0:
         raise ImproperlyConfigured(f"{_name} must be a positive number of seconds.")
 
+# Documents (apps/documents): the largest upload accepted (35 MB, as the deployed chat client assumes) and the
+# most text kept from one document (longer extractions are cut there and marked truncated).
+DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=35 * 1024 * 1024)
+DOCUMENT_MAX_CHARS = env.int("DOCUMENT_MAX_CHARS", default=2_000_000)
+for _name in ("DOCUMENT_MAX_BYTES", "DOCUMENT_MAX_CHARS"):
+    if globals()[_name] <= 0:
+        raise ImproperlyConfigured(f"{_name} must be a positive number.")
+
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Bounded body size (DATA_UPLOAD_MAX_MEMORY_SIZE) and nesting depth: a 400, never a RecursionError.
+    "DEFAULT_PARSER_CLASSES": ["apps.core.parsers.BoundedJSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["apps.oauth.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["apps.oauth.permissions.HasAccessToken"],
     "UNAUTHENTICATED_USER": None,
@@ -185,11 +271,22 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # trace_id: the traceId of the request being served (the one in its problem+json body), "-" outside one.
+    "formatters": {
+        "plain": {
+            "class": "apps.core.logs.TraceIdFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s trace=%(trace_id)s %(message)s",
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # httpx2 logs every LLM request at INFO; the engines log their own failures (never a key).
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx2": {"level": "WARNING"}},
+    # axes logs each failed login and lockout as a warning (the audit log has the successes too); httpx2 logs
+    # every LLM request at INFO, and the engines log their own failures (never a key).
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
+    },
 }
 
 
@@ -218,6 +315,10 @@ for _name in ("OAUTH_HMAC_KEY", "JWT_SIGNING_KEY"):
 # token, revoke and introspect endpoints; per client counts the requests that authenticated as the client.
 OAUTH_TOKEN_RATE_PER_IP = env.str("OAUTH_TOKEN_RATE_PER_IP", default="600/min")
 OAUTH_TOKEN_RATE_PER_CLIENT = env.str("OAUTH_TOKEN_RATE_PER_CLIENT", default="300/min")
+# The authorization endpoint is anonymous: per IP counts every request, per client every request naming a
+# usable client (each issues a code).
+OAUTH_AUTHORIZE_RATE_PER_IP = env.str("OAUTH_AUTHORIZE_RATE_PER_IP", default="300/min")
+OAUTH_AUTHORIZE_RATE_PER_CLIENT = env.str("OAUTH_AUTHORIZE_RATE_PER_CLIENT", default="600/min")
 
 
 def _is_rate(value: str) -> bool:
@@ -226,10 +327,25 @@ def _is_rate(value: str) -> bool:
     return re.fullmatch(r"\s*[1-9][0-9]*\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)\s*", value, re.I) is not None
 
 
-for _name in ("OAUTH_TOKEN_RATE_PER_IP", "OAUTH_TOKEN_RATE_PER_CLIENT"):
+for _name in (
+    "OAUTH_TOKEN_RATE_PER_IP",
+    "OAUTH_TOKEN_RATE_PER_CLIENT",
+    "OAUTH_AUTHORIZE_RATE_PER_IP",
+    "OAUTH_AUTHORIZE_RATE_PER_CLIENT",
+):
     if not _is_rate(globals()[_name]):
         raise ImproperlyConfigured(f"{_name} must look like 300/min (a positive count per s, min, hour or day).")
 
+# Behind reverse proxies: how many of them append to X-Forwarded-For. The client's address is then the entry
+# that many places from the right (apps/core/net.py); with 0 the header is never read, only REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 (no proxy) or the number of proxies in front.")
+
+# Audit events older than this are deleted by `manage.py purge_expired`.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
+if AUDIT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be a positive number of days.")
 
 # Encryption of secrets at rest (provider API keys): comma-separated Fernet keys, the first encrypts, all decrypt.
 # Rotation: put a new key first, run `manage.py rotate_encryption_key`, then drop the old key.

@@ -199,5 +199,7 @@ def test_seed_demo_shows_the_demo_clients_secret_only_when_it_creates_it(db):
 def test_seed_demo_admin_can_log_in_to_the_admin(db, client):
     data = json.loads(call("seed_demo", "--json"))
 
-    assert client.login(username=data["admin"], password=data["password"])
+    credentials = {"username": data["admin"], "password": data["password"], "next": "/admin/"}
+    logged_in = client.post("/admin/login/", credentials)
+    assert logged_in.status_code == 302
     assert client.get("/admin/").status_code == 200

@@ -75,3 +75,25 @@ def test_migrations_match_the_models():
     result = run_manage("makemigrations", "--check", "--dry-run", env={"DEBUG": "true"})
 
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_startup_stops_on_a_malformed_authorize_rate():
+    result = run_manage("check", env={**PRODUCTION_ENV, "OAUTH_AUTHORIZE_RATE_PER_IP": "lots"})
+
+    assert result.returncode != 0
+    assert "OAUTH_AUTHORIZE_RATE_PER_IP must look like 300/min" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_startup_stops_on_a_negative_trusted_proxy_count():
+    result = run_manage("check", env={**PRODUCTION_ENV, "TRUSTED_PROXY_COUNT": "-1"})
+
+    assert result.returncode != 0
+    assert "TRUSTED_PROXY_COUNT must be 0" in result.stderr
+
+
+def test_startup_stops_on_a_retention_of_zero_days():
+    result = run_manage("check", env={**PRODUCTION_ENV, "AUDIT_RETENTION_DAYS": "0"})
+
+    assert result.returncode != 0
+    assert "AUDIT_RETENTION_DAYS must be a positive number of days" in result.stderr

@@ -3,20 +3,25 @@ of ``apps.accounts.services`` so that it leaves an audit event and obeys the las
 
 from __future__ import annotations
 
+import logging
+
+from axes.models import AccessAttempt
 from django import forms
 from django.apps import apps as django_apps
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
-from django.contrib.admin.forms import AdminPasswordChangeForm
+from django.contrib.admin.forms import AdminAuthenticationForm, AdminPasswordChangeForm
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth.models import Group as AuthGroup
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.views import PasswordChangeView
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Count
+from django.db import models, transaction
+from django.db.models import Count, F, Sum, Window
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.accounts.models import ApplicationUser, Group, Role
 from apps.accounts.services import (
@@ -24,9 +29,12 @@ from apps.accounts.services import (
     group_delete,
     group_rename,
     group_set_members,
+    login_lockout_reset,
+    login_record_failure,
     user_admin_guard,
     user_create,
     user_delete,
+    user_password_link_send,
     user_set_active,
     user_set_groups,
     user_set_password,
@@ -36,8 +44,39 @@ from apps.accounts.services import (
 from apps.audit.services import Actor
 from apps.companies.admin import CompanyScopedAdminMixin, CompanyScopedForm, admin_actor, is_server_admin
 
+logger = logging.getLogger(__name__)
+
 # AIRisk has its own company-scoped groups; Django's permission groups are not used.
 admin.site.unregister(AuthGroup)
+
+NOT_AN_ADMIN_MESSAGE = (
+    "The web admin is for company admins. Your account has no admin role in an active company, so there is "
+    "nothing to manage here. If you need to manage users or API clients, ask your company's admin."
+)
+
+
+class CompanyAdminAuthenticationForm(AdminAuthenticationForm):
+    """The admin's login form, saying plainly who the web admin is for (Django speaks of "staff accounts")."""
+
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "invalid_login": "Please enter the correct email and password. The password is case-sensitive.",
+        "not_an_admin": NOT_AN_ADMIN_MESSAGE,
+    }
+
+    def confirm_login_allowed(self, user) -> None:
+        if user.is_active and not user.is_staff:
+            login_record_failure(
+                email=user.email,
+                actor=Actor.from_request(self.request, user=None),
+                user_agent=self.request.headers.get("User-Agent", ""),
+                reason="not a company admin",
+            )
+            raise ValidationError(self.error_messages["not_an_admin"], code="not_an_admin")
+        super().confirm_login_allowed(user)
+
+
+admin.site.login_form = CompanyAdminAuthenticationForm
 
 
 class AuditedPasswordChangeForm(AdminPasswordChangeForm):
@@ -120,14 +159,29 @@ class RoleFilter(admin.SimpleListFilter):
         return queryset
 
 
+class PasswordChoice(models.TextChoices):
+    INVITE = "invite", "Email an invitation link (recommended)"
+    SET = "set", "Set a password now"
+    NONE = "none", "No password (API only)"
+
+
 class UserForm(CompanyScopedForm):
+    password_choice = forms.ChoiceField(
+        label="How they get a password",
+        choices=PasswordChoice.choices,
+        required=False,
+        initial=PasswordChoice.INVITE,
+        widget=forms.RadioSelect,
+        help_text=f"Invitation: the person gets a link that works once, for {settings.PASSWORD_RESET_TIMEOUT // 3600} "
+        "hours, and chooses a password nobody else knows. Set now: share it safely; they should change it "
+        "after their first login. No password: they cannot log in; integrations can still act for them by userid.",
+    )
     new_password = forms.CharField(
         label="Password",
         required=False,
         strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Optional. Without a password the person cannot log in to this portal (integrations can still "
-        "act for them by userid). Share it safely; they should change it after their first login.",
+        help_text='Only with "Set a password now".',
     )
     roles = forms.MultipleChoiceField(
         choices=Role.choices,
@@ -149,7 +203,7 @@ class UserForm(CompanyScopedForm):
 
     class Meta:
         model = ApplicationUser
-        fields = ["email", "name", "new_password", "roles", "groups", "is_active"]
+        fields = ["email", "name", "password_choice", "new_password", "roles", "groups", "is_active"]
         help_texts = {"name": "How the person is shown in the portal and the API, e.g. 'Ada Lovelace'."}
 
     def __init__(self, *args, **kwargs):
@@ -176,6 +230,14 @@ class UserForm(CompanyScopedForm):
         if any(group.company_id != getattr(company, "pk", None) for group in data.get("groups") or []):
             self.add_error("groups", "Choose only groups of the user's own company.")
         password = data.get("new_password")
+        if self.instance.pk is None:
+            # A form posted without the choice (a script, not the browser) means what its password field says.
+            choice = data.get("password_choice") or (PasswordChoice.SET if password else PasswordChoice.INVITE)
+            data["password_choice"] = choice
+            if choice == PasswordChoice.SET and not password:
+                self.add_error("new_password", "Enter the password, or choose another way to get one.")
+            elif choice != PasswordChoice.SET and password:
+                self.add_error("new_password", 'Choose "Set a password now" to use this password, or empty it.')
         if password:
             try:
                 validate_password(password, self.instance)
@@ -201,12 +263,13 @@ class ApplicationUserAdmin(ServiceDeleteMixin, CompanyScopedAdminMixin, admin.Mo
     list_filter = [RoleFilter, "is_active", "groups"]
     search_fields = ["email", "name", "userid"]
     readonly_fields = ["userid", "created", "last_login"]
-    actions = ["deactivate_users", "activate_users", "delete_selected"]
+    actions = ["send_password_link", "deactivate_users", "activate_users", "delete_selected"]
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             fieldsets = [
-                (None, {"fields": ["email", "name", "new_password"]}),
+                (None, {"fields": ["email", "name"]}),
+                ("Password", {"fields": ["password_choice", "new_password"]}),
                 ("Access", {"fields": ["roles", "groups", "is_active"]}),
             ]
         else:
@@ -242,7 +305,7 @@ class ApplicationUserAdmin(ServiceDeleteMixin, CompanyScopedAdminMixin, admin.Mo
                 email=data["email"],
                 name=data["name"],
                 roles=data["roles"],
-                password=data["new_password"] or None,
+                password=(data["new_password"] or None) if data["password_choice"] == PasswordChoice.SET else None,
                 actor=actor,
             )
         else:
@@ -253,6 +316,8 @@ class ApplicationUserAdmin(ServiceDeleteMixin, CompanyScopedAdminMixin, admin.Mo
                 user_set_password(user=user, password=data["new_password"], actor=actor)
         user_set_groups(user=user, groups=data["groups"], actor=actor)
         user_set_active(user=user, active=data["is_active"], actor=actor)
+        if not change and data["password_choice"] == PasswordChoice.INVITE and user.is_active:
+            self._send_link(request, user, invitation=True)
         for field in ApplicationUser._meta.concrete_fields:
             setattr(obj, field.attname, getattr(user, field.attname))
         obj._state.adding = False
@@ -269,6 +334,32 @@ class ApplicationUserAdmin(ServiceDeleteMixin, CompanyScopedAdminMixin, admin.Mo
         # (accounts sits below oauth: the token model is named by its label, not imported.)
         perms_needed.discard(django_apps.get_model("oauth", "AccessToken")._meta.verbose_name)
         return deleted, counts, perms_needed, protected
+
+    def _send_link(self, request, user: ApplicationUser, *, invitation: bool) -> bool:
+        try:
+            user_password_link_send(
+                user=user, actor=admin_actor(request), base_url=request.build_absolute_uri("/"), invitation=invitation
+            )
+        except ValidationError as exc:
+            self.message_validation_error(request, exc)
+            return False
+        except OSError:  # SMTP refused or unreachable: the user exists; say how to retry
+            logger.exception("Could not email a set-your-password link to user %s", user.userid)
+            self.message_user(
+                request,
+                f"The email to {user.email} could not be sent (see the server log; check EMAIL_URL). "
+                'Send it again later with the action "Email a set-your-password link".',
+                messages.ERROR,
+            )
+            return False
+        what = "An invitation" if invitation else "A set-your-password link"
+        self.message_user(request, f"{what} was emailed to {user.email}.", messages.SUCCESS)
+        return True
+
+    @admin.action(description="Email a set-your-password link (works once, expires)", permissions=["change"])
+    def send_password_link(self, request, queryset):
+        for user in queryset:
+            self._send_link(request, user, invitation=not user.has_usable_password())
 
     def _set_active(self, request, queryset, active: bool) -> None:
         actor = admin_actor(request)
@@ -357,3 +448,64 @@ class GroupAdmin(ServiceDeleteMixin, CompanyScopedAdminMixin, admin.ModelAdmin):
 
     def delete_one(self, request, obj) -> None:
         group_delete(group=obj, actor=admin_actor(request))
+
+
+@admin.register(AccessAttempt)
+class LoginLockoutAdmin(admin.ModelAdmin):
+    """Server admins only (the ``axes`` app is not one of a company admin's apps): the failed-login records of
+    django-axes, and the audited way to lift a lockout. ``manage.py axes_reset`` does the same from a shell."""
+
+    list_display = ["username", "ip_address", "failures_since_start", "attempt_time", "lock_status", "user_agent"]
+    search_fields = ["username", "ip_address"]
+    list_filter = ["attempt_time"]
+    ordering = ["-attempt_time"]
+    fields = ["username", "ip_address", "failures_since_start", "attempt_time", "user_agent", "path_info"]
+    readonly_fields = fields
+    actions = ["unlock"]
+
+    def get_queryset(self, request):
+        # The lockout counts an account's failures over every address, and an address's over every account.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                account_failures=Window(Sum("failures_since_start"), partition_by=[F("username")]),
+                address_failures=Window(Sum("failures_since_start"), partition_by=[F("ip_address")]),
+            )
+        )
+
+    @admin.display(description="status")
+    def lock_status(self, obj: AccessAttempt) -> str:
+        limit = settings.AXES_FAILURE_LIMIT
+        if settings.AXES_COOLOFF_TIME is not None and obj.attempt_time + settings.AXES_COOLOFF_TIME <= timezone.now():
+            return "expired"
+        locked = [
+            what
+            for what, failures in (("account", obj.account_failures), ("address", obj.address_failures))
+            if failures >= limit
+        ]
+        if not locked:
+            return f"{max(obj.account_failures, obj.address_failures)} of {limit} failures"
+        until = (
+            f" until {timezone.localtime(obj.attempt_time + settings.AXES_COOLOFF_TIME):%H:%M}"
+            if settings.AXES_COOLOFF_TIME is not None
+            else ""
+        )
+        return f"{' and '.join(locked)} locked{until}"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # unlocking goes through the audited action below
+
+    def has_unlock_permission(self, request) -> bool:
+        return is_server_admin(request)
+
+    @admin.action(description="Unlock: forget the selected failed logins", permissions=["unlock"])
+    def unlock(self, request, queryset):
+        removed = login_lockout_reset(attempts=list(queryset), actor=admin_actor(request))
+        self.message_user(request, f"Removed {removed} record(s): those accounts and addresses may log in again.")

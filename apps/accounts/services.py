@@ -2,13 +2,23 @@
 
 from collections.abc import Iterable
 
+from axes.models import AccessAttempt
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from apps.accounts.models import ApplicationUser, Group, Role
 from apps.accounts.signals import user_deactivated
+from apps.audit.models import Outcome
 from apps.audit.services import Actor, audit_event_record
 from apps.companies.models import Company
 from apps.companies.signals import changed_count
@@ -288,3 +298,122 @@ def group_set_members(*, group: Group, users: Iterable[ApplicationUser], actor: 
     for pk in current.keys() - wanted.keys():
         group_remove_member(group=group, user=current[pk], actor=actor)
     return group
+
+
+# --- Logins to the web admin: audit events of logins, failures and logouts; unlocking; password links. ---
+
+# How long one address's refused attempts during a lockout are summed into one audit event.
+LOCKED_OUT_AUDIT_WINDOW_SECONDS = 60
+
+
+def _user_agent_detail(user_agent: str) -> dict[str, str]:
+    return {"user_agent": (user_agent or "")[:256]}
+
+
+def login_record_success(*, user: ApplicationUser, actor: Actor, user_agent: str) -> None:
+    audit_event_record(
+        action="login.succeeded",
+        company=user.company,
+        actor=actor,
+        user=user,
+        target=user,
+        detail=_user_agent_detail(user_agent),
+    )
+
+
+def logout_record(*, user: ApplicationUser, actor: Actor, user_agent: str) -> None:
+    detail = _user_agent_detail(user_agent)
+    audit_event_record(action="logout", company=user.company, actor=actor, user=user, target=user, detail=detail)
+
+
+def login_record_failure(
+    *, email: str, actor: Actor, user_agent: str, reason: str, refused_while_locked_out: bool = False
+) -> None:
+    """Record a failed login. The person is named only when the email is one of ours: what was typed into the
+    email field of an unknown account (sometimes a password) never reaches the audit trail.
+
+    While an account or address is locked out its attempts are refused without checking the password; only the
+    first of each address per minute is recorded, so that a flood cannot flood the audit log (django-axes still
+    counts every one: the Access attempts screen shows the total)."""
+    if refused_while_locked_out and not cache.add(
+        f"airisk:login-refused:{actor.ip}", 1, timeout=LOCKED_OUT_AUDIT_WINDOW_SECONDS
+    ):
+        return
+    user = ApplicationUser.objects.filter(email__iexact=(email or "").strip()).select_related("company").first()
+    audit_event_record(
+        action="login.failed",
+        company=user.company if user is not None else None,
+        actor=actor,
+        outcome=Outcome.FAILURE,
+        user=user,
+        target=user,
+        detail={"reason": reason, **_user_agent_detail(user_agent)},
+    )
+
+
+@transaction.atomic
+def login_lockout_reset(*, attempts: Iterable[AccessAttempt], actor: Actor) -> int:
+    """Unlock the accounts and addresses of the given lockout records (django-axes' failed-attempt rows) by
+    deleting them; one audit event per record. Returns how many were removed."""
+    removed = 0
+    for attempt in attempts:
+        user = ApplicationUser.objects.filter(email__iexact=attempt.username or "").select_related("company").first()
+        audit_event_record(
+            action="login.unlocked",
+            company=user.company if user is not None else None,
+            actor=actor,
+            user=user,
+            detail={
+                "username": (attempt.username or "")[:254],
+                "ip": attempt.ip_address,
+                "failures": attempt.failures_since_start,
+            },
+        )
+        attempt.delete()
+        removed += 1
+    return removed
+
+
+def user_password_link_send(*, user: ApplicationUser, actor: Actor, base_url: str, invitation: bool) -> None:
+    """Email ``user`` a single-use link to set their password (an invitation, or a reset sent by an admin).
+
+    The link is Django's password-reset link (valid PASSWORD_RESET_TIMEOUT seconds, dead once used because the
+    password it sets changes the token's hash). Raises ValidationError for an inactive user; the token never
+    enters the audit event."""
+    if not user.is_active:
+        raise ValidationError(f"{user.email} is inactive: activate the user before sending a link.", code="inactive")
+    link = base_url.rstrip("/") + password_set_path(user)
+    context = {
+        "user": user,
+        "link": link,
+        "company": user.company,
+        "invitation": invitation,
+        "valid_hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
+    }
+    subject = "".join(render_to_string("accounts/email/password_link_subject.txt", context).splitlines())
+    body = render_to_string("accounts/email/password_link_body.txt", context)
+    EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email]).send()
+    audit_event_record(
+        action="user.invited" if invitation else "user.password_link_sent",
+        company=user.company,
+        actor=actor,
+        user=user,
+        target=user,
+    )
+
+
+def password_set_path(user: ApplicationUser) -> str:
+    """The path of the set-your-password page for ``user`` with a fresh token. The link names the user by the
+    public userid (base64), never by the integer primary key."""
+    uidb64 = urlsafe_base64_encode(force_bytes(user.userid))
+    token = default_token_generator.make_token(user)
+    return reverse("password_reset_confirm", kwargs={"uidb64": uidb64, "token": token})
+
+
+def user_for_password_link(uidb64: str) -> ApplicationUser | None:
+    """The user a set-your-password link names, or None for a malformed or unknown one."""
+    try:
+        userid = urlsafe_base64_decode(uidb64).decode()
+    except (TypeError, ValueError, UnicodeDecodeError):
+        return None
+    return ApplicationUser.objects.filter(userid=userid).first()

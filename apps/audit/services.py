@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from django.db import models
+from django.core.cache import cache
+from django.db import models, transaction
 from django.http import HttpRequest
+from django.utils import timezone
 
 from apps.audit.models import ActorType, AuditEvent, Outcome
 from apps.companies.models import Company
+from apps.core.net import client_ip
 
 # audit sits below accounts and oauth, so it names their models only as Django models: an ApplicationUser (with
 # ``email``) and an APIUser (with ``name`` and ``client_id``). The foreign keys in models.py refer to them by label.
 UserModel = models.Model
 ClientModel = models.Model
-
-
-def client_ip(request: HttpRequest | None) -> str | None:
-    # REMOTE_ADDR only: X-Forwarded-For is caller-controlled unless a trusted proxy rewrites it.
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,46 @@ def audit_event_record(
 def _public_id(obj: models.Model | None) -> str:
     if obj is None:
         return ""
-    for attr in ("userid", "client_id", "slug"):
+    for attr in ("userid", "client_id", "public_id", "slug"):
         if hasattr(obj, attr):
             return str(getattr(obj, attr))
     return str(obj.pk)
+
+
+def audit_event_record_once(*, key: str, window_seconds: int, **event: Any) -> AuditEvent | None:
+    """Record the event unless one with the same ``key`` was recorded in the current window (None then).
+
+    For events an anonymous caller can trigger at will (a failed client authentication): the first of each
+    window says it happened and from where; repeats would only fill the table. The marker lives in the cache
+    (shared by all processes with Redis); when the cache is cleared, the next event is recorded again.
+    """
+    window = int(time.time() // window_seconds)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]  # any key, a bounded cache-safe name
+    if not cache.add(f"audit-once:{digest}:{window}", 1, timeout=window_seconds + 1):
+        return None
+    return audit_event_record(**event)
+
+
+def audit_events_purge(
+    *, older_than_days: int, actor: Actor, batch_size: int = 1000, progress: Callable[[int], None] | None = None
+) -> int:
+    """Delete audit events older than ``older_than_days`` in batches (each its own short transaction) and
+    record that the purge happened, with the count. Returns the count."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    expired = AuditEvent.objects.filter(created__lt=cutoff)
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            ids = list(expired.order_by("pk").values_list("pk", flat=True)[:batch_size])
+            if not ids:
+                break
+            deleted += AuditEvent.objects.filter(pk__in=ids).delete()[0]
+        if progress is not None:
+            progress(deleted)
+    audit_event_record(
+        action="audit.purged",
+        company=None,
+        actor=actor,
+        detail={"count": deleted, "older_than_days": older_than_days},
+    )
+    return deleted

@@ -5,6 +5,8 @@ import secrets
 
 from django.http import HttpRequest, HttpResponse
 
+from apps.core.logs import current_trace_id
+
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 
 
@@ -22,7 +24,11 @@ class TraceIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         match = _TRACEPARENT.match(request.headers.get("traceparent", ""))
         request.trace_id = new_trace_id(match.group(1) if match and match.group(1) != "0" * 32 else None)
-        response = self.get_response(request)
+        token = current_trace_id.set(request.trace_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            current_trace_id.reset(token)
         response.headers.setdefault("X-Trace-Id", request.trace_id)
         return response
 

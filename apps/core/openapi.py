@@ -44,7 +44,20 @@ def postprocess_schema(result: dict, generator, request, public) -> dict:
     result.setdefault("tags", [])
     if not any(tag.get("name") == "OAuth2" for tag in result["tags"]):
         result["tags"].append({"name": "OAuth2", "description": "Authorization codes and access tokens."})
+    _merge_tags_differing_in_case(result)
     return result
+
+
+def _merge_tags_differing_in_case(result: dict) -> None:
+    """One tag per name whatever its case: drf-spectacular tags a DRF view by its path's first segment
+    (``/api/oauth2/me`` becomes "oauth2"), which would split the OAuth2 operations in two groups in the docs.
+    The spelling declared in ``tags`` (or else the first one met) wins."""
+    spelling = {tag["name"].lower(): tag["name"] for tag in result["tags"]}
+    for operations in result["paths"].values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "tags" in operation:
+                names = [spelling.setdefault(name.lower(), name) for name in operation["tags"]]
+                operation["tags"] = list(dict.fromkeys(names))
 
 
 def _ref(name: str) -> dict:
@@ -138,6 +151,11 @@ OAUTH_SCHEMAS: dict[str, Any] = {
             "jti": {"type": "string"},
             "company": {"type": "string"},
             "userid": {"type": "string"},
+            "kind": {"type": "string", "enum": ["generic", "user"]},
+            "scope": {
+                "type": "string",
+                "description": "What the token may do now: its grants, space-separated (e.g. `users:read chat`).",
+            },
         },
         "required": ["active"],
     },
@@ -153,6 +171,11 @@ OAUTH_SCHEMAS: dict[str, Any] = {
             "response_types_supported": {"type": "array", "items": {"type": "string"}},
             "grant_types_supported": {"type": "array", "items": {"type": "string"}},
             "code_challenge_methods_supported": {"type": "array", "items": {"type": "string"}},
+            "scopes_supported": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Every grant a token's scope may hold.",
+            },
             "token_endpoint_auth_methods_supported": {"type": "array", "items": {"type": "string"}},
         },
         "required": ["issuer", "authorization_endpoint", "token_endpoint"],
@@ -195,6 +218,7 @@ OAUTH_PATHS: dict[str, Any] = {
                 ),
                 "401": _problem("Unknown or inactive client."),
                 "405": _problem("Method not allowed (GET only)."),
+                "429": _TOO_MANY,
             },
         }
     },
@@ -233,7 +257,11 @@ OAUTH_PATHS: dict[str, Any] = {
             "security": _CLIENT_SECURITY,
             "requestBody": {"required": True, "content": _TOKEN_ACTION_BODY},
             "responses": {
-                "200": {"description": "Revoked (or nothing to revoke)."},
+                "200": {
+                    "description": "Revoked (or nothing to revoke): an empty JSON object.",
+                    "headers": _NO_STORE_HEADERS,
+                    "content": {"application/json": {"schema": {"type": "object", "maxProperties": 0, "example": {}}}},
+                },
                 "400": _text("A missing parameter.", "Invalid token"),
                 "401": _UNAUTHORIZED,
                 "405": _problem("Method not allowed (POST only)."),

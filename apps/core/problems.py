@@ -81,6 +81,10 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         detail = str(response.data["detail"])
     if isinstance(exc, exceptions.AuthenticationFailed) and response.get("WWW-Authenticate") == "Bearer":
         response["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    # An exception may name its own challenge, e.g. a 403 for a missing grant (RFC 6750 §3.1 insufficient_scope).
+    challenge = getattr(exc, "www_authenticate", None)
+    if challenge:
+        response["WWW-Authenticate"] = challenge
     response.data = problem_body(request, response.status_code, detail=detail, **extra)
     response.content_type = PROBLEM_CONTENT_TYPE
     return response

@@ -17,6 +17,7 @@ from apps.engines.eventstream import EventStreamDecoder, EventStreamError
 from apps.engines.transport import (
     PreparedRequest,
     as_int,
+    decode_json,
     estimated_usage,
     kind_for_status,
     malformed,
@@ -122,7 +123,7 @@ def parse_error(status: int, headers: httpx2.Headers, body: bytes, config: Engin
 
 def _payload(raw: bytes) -> dict:
     try:
-        payload = json.loads(raw)
+        payload = decode_json(raw.decode())
     except ValueError:
         raise malformed() from None
     if not isinstance(payload, dict):

@@ -14,6 +14,7 @@ from apps.engines.base import ChatTurn, EngineConfig, EngineError, Finish, TextD
 from apps.engines.transport import (
     PreparedRequest,
     as_int,
+    decode_json,
     estimated_usage,
     kind_for_status,
     malformed,
@@ -125,7 +126,7 @@ async def stream(
         # No [DONE]: the end of the body ends the stream.
         async for data in sse_data(body):
             try:
-                response = json.loads(data)
+                response = decode_json(data.decode())
             except ValueError:
                 raise malformed() from None
             if not isinstance(response, dict):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import socket
 import ssl
 from collections.abc import Iterable
@@ -120,13 +121,21 @@ class AsyncioBackend(httpcore2.AsyncNetworkBackend):
         await asyncio.sleep(seconds)
 
 
+@functools.cache
+def default_ssl_context() -> ssl.SSLContext:
+    """The system's trust store, built once per process (about 100 ms): a new event loop gets a new client,
+    not a new TLS context."""
+    return httpx2.create_ssl_context()
+
+
 class AsyncioTransport(httpx2.AsyncHTTPTransport):
     """httpx2's HTTP transport (request mapping, error mapping, pooling) on the asyncio backend above."""
 
-    def __init__(self, *, limits: httpx2.Limits, verify: ssl.SSLContext | str | bool = True) -> None:
-        super().__init__(limits=limits, verify=verify)
+    def __init__(self, *, limits: httpx2.Limits, verify: ssl.SSLContext | None = None) -> None:
+        context = verify if verify is not None else default_ssl_context()
+        super().__init__(limits=limits, verify=context)
         self._pool = httpcore2.AsyncConnectionPool(
-            ssl_context=httpx2.create_ssl_context(verify=verify),
+            ssl_context=context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,

@@ -13,6 +13,7 @@ from apps.engines.base import ChatTurn, EngineConfig, EngineError, Finish, TextD
 from apps.engines.transport import (
     PreparedRequest,
     as_int,
+    decode_json,
     estimated_usage,
     kind_for_status,
     malformed,
@@ -35,6 +36,7 @@ FINISH_REASONS = {
 }
 
 _DONE = b"[DONE]"
+_EMPTY: dict = {}
 
 
 def azure_endpoint(base_url: str) -> str:
@@ -153,32 +155,28 @@ async def stream(
             if data == _DONE:
                 done = True
                 break
+            # One try around the happy path instead of a type check per field: a chunk of the wrong shape
+            # fails on an attribute, index or type, and that is a malformed event.
             try:
-                chunk = json.loads(data)
-            except ValueError:
+                chunk = decode_json(data.decode())
+                if chunk.get("error"):
+                    raise _error_from_object(chunk, None, config)
+                if raw_usage := chunk.get("usage"):
+                    usage = _usage(raw_usage)
+                # Azure's filter frames have an empty choices list: nothing to yield, usage (above) kept.
+                if not (choices := chunk.get("choices")):
+                    continue
+                choice = choices[0]
+                text = (choice.get("delta") or _EMPTY).get("content")
+                reason = choice.get("finish_reason")
+            except (ValueError, AttributeError, TypeError, KeyError, IndexError):
                 raise malformed() from None
-            if not isinstance(chunk, dict):
-                raise malformed()
-            if chunk.get("error"):
-                raise _error_from_object(chunk, None, config)
-            if raw_usage := chunk.get("usage"):
-                if not isinstance(raw_usage, dict):
-                    raise malformed()
-                usage = _usage(raw_usage)
-            # Azure's filter frames have an empty choices list: nothing to yield, usage (above) kept.
-            choices = chunk.get("choices")
-            if not choices:
-                continue
-            if not isinstance(choices, list) or not isinstance(choices[0], dict):
-                raise malformed()
-            choice = choices[0]
-            delta = choice.get("delta")
-            if isinstance(delta, dict) and (text := delta.get("content")):
-                if not isinstance(text, str):
+            if text:
+                if text.__class__ is not str:
                     raise malformed()
                 answer.append(text)
                 yield TextDelta(text)
-            if reason := choice.get("finish_reason"):
+            if reason:
                 finish_reason = str(reason)
     if not done and not answer and finish_reason is None:
         raise EngineError("provider_error", "the provider closed the stream before answering")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import logging
 import re
 import time
@@ -29,6 +30,9 @@ MAX_FRAME_BYTES = 1 << 20
 # An error body is read up to this size (the provider's message is in the first few hundred bytes).
 MAX_ERROR_BODY_BYTES = 64 * 1024
 MAX_MESSAGE_CHARS = 500
+
+# Events are decoded from str: json.loads(bytes) would sniff the encoding of every event.
+decode_json = json.JSONDecoder().decode
 
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx2.AsyncClient] = weakref.WeakKeyDictionary()
 

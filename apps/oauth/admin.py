@@ -19,6 +19,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from apps.companies.admin import CompanyScopedAdminMixin, CompanyScopedForm, admin_actor
+from apps.oauth.grants import GRANTS, default_grants, normalize_grants
 from apps.oauth.models import AccessToken, APIUser
 from apps.oauth.services import (
     access_tokens_revoke,
@@ -33,6 +34,22 @@ from apps.oauth.validators import clean_redirect_uris
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
+def grant_choices() -> list[tuple[str, str]]:
+    """Each grant as a checkbox: its label and name, and below them what it lets the client do."""
+    return [
+        (
+            grant.name,
+            format_html(
+                '<span class="grant-label">{}</span> <code>{}</code><span class="grant-description">{}</span>',
+                grant.label,
+                grant.name,
+                grant.description,
+            ),
+        )
+        for grant in GRANTS.values()
+    ]
+
+
 class APIClientForm(CompanyScopedForm):
     redirect_uris = forms.CharField(
         label="Redirect URIs",
@@ -41,10 +58,19 @@ class APIClientForm(CompanyScopedForm):
         "localhost, 127.0.0.1 and [::1]), without a fragment, listed once. An authorization request's "
         "redirect_uri must equal one of them exactly.",
     )
+    grants = forms.MultipleChoiceField(
+        label="Grants",
+        choices=grant_choices,
+        initial=default_grants,  # a new client's; a ModelForm does not read model defaults for a new object
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "grant-choices"}),
+        help_text="What this client's tokens may do. A user token carries only the grants its user's roles allow; "
+        "a grant taken away here stops working at once, also for tokens already issued.",
+    )
 
     class Meta:
         model = APIUser
-        fields = ["name", "redirect_uris", "is_active", "allow_user_tokens", "require_pkce", "manage_users"]
+        fields = ["name", "redirect_uris", "is_active", "allow_user_tokens", "require_pkce", "grants"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -55,6 +81,23 @@ class APIClientForm(CompanyScopedForm):
         value = self.cleaned_data["redirect_uris"].replace("\r\n", "\n").replace("\n", ",")
         return ",".join(clean_redirect_uris(value))
 
+    def clean_grants(self) -> list[str]:
+        return normalize_grants(self.cleaned_data["grants"])
+
+
+class GrantFilter(admin.SimpleListFilter):
+    title = "grant"
+    parameter_name = "grant"
+
+    def lookups(self, request, model_admin):
+        return [(grant.name, grant.name) for grant in GRANTS.values()]
+
+    def queryset(self, request, queryset):
+        if self.value() in GRANTS:
+            # The JSON list's text holds each name in double quotes, on SQLite and PostgreSQL alike.
+            return queryset.filter(grants__icontains=f'"{self.value()}"')
+        return queryset
+
 
 @admin.register(APIUser)
 class APIUserAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
@@ -63,15 +106,19 @@ class APIUserAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
         "name",
         "client_id",
         "redirect_uri_lines",
+        "grant_lines",
         "is_active",
         "created",
         "last_used",
         "outstanding_tokens",
     ]
-    list_filter = ["is_active", "allow_user_tokens", "require_pkce", "manage_users"]
+    list_filter = ["is_active", "allow_user_tokens", "require_pkce", GrantFilter]
     search_fields = ["name", "client_id", "redirect_uris"]
     readonly_fields = ["client_id", "client_secret", "created", "secret_rotated_at", "last_used_at", "outstanding"]
     actions = ["rotate_secret", "deactivate_clients", "activate_clients", "revoke_all_tokens"]
+
+    class Media:
+        css = {"all": ["oauth/grants.css"]}
 
     def get_queryset(self, request):
         live = Q(access_tokens__revoked_at__isnull=True, access_tokens__expires_at__gt=timezone.now())
@@ -80,7 +127,7 @@ class APIUserAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
         return queryset.order_by("name", "id")
 
     def get_fieldsets(self, request, obj=None):
-        policy = ("Policy", {"fields": ["allow_user_tokens", "require_pkce", "manage_users"]})
+        policy = ("Policy", {"fields": ["allow_user_tokens", "require_pkce", "grants"]})
         if obj is None:
             fieldsets = [(None, {"fields": ["name", "redirect_uris"]}), policy]
         else:
@@ -100,6 +147,10 @@ class APIUserAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description="redirect URIs")
     def redirect_uri_lines(self, obj: APIUser) -> str:
         return format_html_join(mark_safe("<br>"), "{}", ((uri,) for uri in obj.redirect_uri_list))
+
+    @admin.display(description="grants")
+    def grant_lines(self, obj: APIUser) -> str:
+        return format_html_join(mark_safe("<br>"), "<code>{}</code>", ((name,) for name in obj.grants)) or "—"
 
     @admin.display(description="last used", ordering="last_used_at", empty_value="never")
     def last_used(self, obj: APIUser):
@@ -138,7 +189,7 @@ class APIUserAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
                 actor=actor,
                 allow_user_tokens=data["allow_user_tokens"],
                 require_pkce=data["require_pkce"],
-                manage_users=data["manage_users"],
+                grants=data["grants"],
             )
             for field in APIUser._meta.concrete_fields:
                 setattr(obj, field.attname, getattr(client, field.attname))
@@ -153,7 +204,7 @@ class APIUserAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
             redirect_uris=data["redirect_uris"],
             allow_user_tokens=data["allow_user_tokens"],
             require_pkce=data["require_pkce"],
-            manage_users=data["manage_users"],
+            grants=data["grants"],
         )
         if data["is_active"] != client.is_active:
             api_client_set_active(client=client, active=data["is_active"], actor=actor)
@@ -173,6 +224,8 @@ class APIUserAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
             "client": client,
             "client_secret": secret,
             "created": created,
+            "grants": [GRANTS[name] for name in client.grants if name in GRANTS],
+            "media": self.media,
         }
         return TemplateResponse(request, "admin/oauth/apiuser/secret_once.html", context, headers=NO_STORE)
 

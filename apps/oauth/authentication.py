@@ -3,6 +3,10 @@
 Cost: the signature and expiry are checked without the database; then one indexed query (the token row
 by ``jti`` joined to its client, company and user) tells revocation and whether any of them was
 deactivated since. Tokens are never read from the query string (RFC 6750 §2.3, RFC 9700 §4.3.2).
+
+The context's ``scope`` is the token's ``scope`` claim intersected with the client's current grants (narrowed by
+the user's current roles), computed from that same row: a grant taken from a client, or a role taken from a
+user, stops working for outstanding tokens at once, without another query.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 
 from apps.accounts.models import ApplicationUser
 from apps.companies.models import Company
+from apps.oauth.grants import grants_for_user
 from apps.oauth.models import AccessToken, APIUser
-from apps.oauth.tokens import InvalidToken, decode_access_token
+from apps.oauth.tokens import InvalidToken, TokenClaims, decode_access_token
 
 INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"'
 
@@ -30,10 +35,14 @@ class BearerContext:
     client: APIUser
     user: ApplicationUser | None
     token: AccessToken
+    scope: frozenset[str] = frozenset()
 
     @property
     def is_user_token(self) -> bool:
         return self.user is not None
+
+    def has_grant(self, grant: str) -> bool:
+        return grant in self.scope
 
 
 class InvalidBearerToken(exceptions.AuthenticationFailed):
@@ -61,14 +70,20 @@ class BearerTokenAuthentication(BaseAuthentication):
             raise InvalidBearerToken() from None
         if not access_token_still_valid(token, claims):
             raise InvalidBearerToken()
-        context = BearerContext(company=token.company, client=token.client, user=token.user, token=token)
+        context = BearerContext(
+            company=token.company,
+            client=token.client,
+            user=token.user,
+            token=token,
+            scope=effective_scope(token, claims),
+        )
         return (token.user or AnonymousUser(), context)
 
     def authenticate_header(self, request) -> str:
         return "Bearer"
 
 
-def access_token_still_valid(token: AccessToken, claims) -> bool:
+def access_token_still_valid(token: AccessToken, claims: TokenClaims) -> bool:
     """The row-side checks of a verified JWT (revoked, expired, deactivated client/company/user, claims that
     disagree with the row). Bearer authentication and introspection (RFC 7662) apply the same rules."""
     user = token.user
@@ -89,3 +104,10 @@ def access_token_still_valid(token: AccessToken, claims) -> bool:
             and user.userid == claims.sub
         )
     )
+
+
+def effective_scope(token: AccessToken, claims: TokenClaims) -> frozenset[str]:
+    """What a still-valid token may do now: its ``scope`` claim within the client's current grants, narrowed by
+    the user's current roles. A token issued before grants existed has no claim: the current grants apply."""
+    current = grants_for_user(token.client.grants, token.user)
+    return current if claims.scope is None else claims.scope & current

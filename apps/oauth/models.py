@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
 from apps.companies.models import CompanyOwnedModel
+from apps.oauth.grants import default_grants, validate_grants
 
 
 def split_redirect_uris(value: str) -> list[str]:
@@ -38,9 +40,12 @@ class APIUser(CompanyOwnedModel):
     require_pkce = models.BooleanField(
         "require PKCE", default=False, help_text="Require a PKCE S256 code_challenge on every authorization request."
     )
-    manage_users = models.BooleanField(
-        default=False,
-        help_text="May this client's generic tokens create, change and delete users and groups through the API?",
+    grants = models.JSONField(
+        default=default_grants,
+        blank=True,  # a client without grants is allowed: its tokens can do nothing
+        validators=[validate_grants],
+        help_text="What this client's tokens may do (names from apps/oauth/grants.py). A user token carries "
+        "them narrowed by its user's roles.",
     )
     created = models.DateTimeField(default=timezone.now, editable=False)
     secret_rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -56,6 +61,15 @@ class APIUser(CompanyOwnedModel):
     @property
     def redirect_uri_list(self) -> list[str]:
         return split_redirect_uris(self.redirect_uris)
+
+    def clean(self) -> None:
+        super().clean()
+        # blank=True lets an empty list through, and with it None, which the column cannot store.
+        if not isinstance(self.grants, list):
+            raise ValidationError({"grants": "Grants must be a list of grant names."})
+
+    def has_grant(self, grant: str) -> bool:
+        return grant in self.grants
 
 
 class AuthorizationCode(CompanyOwnedModel):

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 
 from django.conf import settings
@@ -17,9 +17,10 @@ from django.utils import timezone
 
 from apps.accounts.models import ApplicationUser
 from apps.audit.models import Outcome
-from apps.audit.services import Actor, audit_event_record
+from apps.audit.services import Actor, audit_event_record, audit_event_record_once
 from apps.companies.models import Company
 from apps.oauth import crypto
+from apps.oauth.grants import default_grants, grants_for_user, normalize_grants, scope_string
 from apps.oauth.models import AccessToken, APIUser, AuthorizationCode
 from apps.oauth.selectors import access_tokens_of_client, active_user_for_company, api_client_get_by_client_id
 from apps.oauth.tokens import InvalidToken, decode_access_token, encode_access_token
@@ -35,12 +36,16 @@ def api_client_create(
     actor: Actor,
     allow_user_tokens: bool = True,
     require_pkce: bool = False,
-    manage_users: bool = False,
+    grants: Iterable[str] | None = None,
 ) -> tuple[APIUser, str]:
-    """Register a client. Returns it and its plain secret, which is never stored and cannot be shown again."""
+    """Register a client. Returns it and its plain secret, which is never stored and cannot be shown again.
+
+    ``grants`` defaults to the default grants (reads and chat); writes are granted only when asked for.
+    """
     name = (name or "").strip()
     if not name:
         raise ValidationError("The client name must not be empty.", code="name")
+    grant_list = default_grants() if grants is None else normalize_grants(grants)
     secret = crypto.new_secret()
     client = APIUser(
         company=company,
@@ -50,11 +55,18 @@ def api_client_create(
         redirect_uris=",".join(clean_redirect_uris(redirect_uris)),
         allow_user_tokens=allow_user_tokens,
         require_pkce=require_pkce,
-        manage_users=manage_users,
+        grants=grant_list,
     )
     client.full_clean()
     client.save()
-    audit_event_record(action="client.created", company=company, actor=actor, client=client, target=client)
+    audit_event_record(
+        action="client.created",
+        company=company,
+        actor=actor,
+        client=client,
+        target=client,
+        detail={"grants": grant_list},
+    )
     return client, secret
 
 
@@ -104,23 +116,28 @@ def api_client_update(
     redirect_uris: str | list[str] | None = None,
     allow_user_tokens: bool | None = None,
     require_pkce: bool | None = None,
-    manage_users: bool | None = None,
+    grants: Iterable[str] | None = None,
 ) -> APIUser:
+    """Change a client's settings. A grant taken away stops working at once for the client's outstanding
+    tokens too (every request intersects the token's scope with the client's current grants)."""
     changed = {}
+    detail = {}
     if name is not None and name.strip() != client.name:
         changed["name"] = client.name = name.strip()
     if redirect_uris is not None:
         cleaned = ",".join(clean_redirect_uris(redirect_uris))
         if cleaned != client.redirect_uris:
             changed["redirect_uris"] = client.redirect_uris = cleaned
-    for field, value in (
-        ("allow_user_tokens", allow_user_tokens),
-        ("require_pkce", require_pkce),
-        ("manage_users", manage_users),
-    ):
+    for field, value in (("allow_user_tokens", allow_user_tokens), ("require_pkce", require_pkce)):
         if value is not None and value != getattr(client, field):
             setattr(client, field, value)
             changed[field] = value
+    if grants is not None:
+        wanted = normalize_grants(grants)
+        if wanted != client.grants:
+            detail["grants_added"] = [name for name in wanted if name not in client.grants]
+            detail["grants_removed"] = [name for name in client.grants if name not in wanted]
+            changed["grants"] = client.grants = wanted
     if changed:
         client.full_clean()
         client.save(update_fields=list(changed))
@@ -130,7 +147,7 @@ def api_client_update(
             actor=actor,
             client=client,
             target=client,
-            detail={"changed": sorted(changed)},
+            detail={"changed": sorted(changed), **detail},
         )
     return client
 
@@ -180,7 +197,10 @@ def tokens_revoke_for_deactivated_user(sender, *, user: ApplicationUser, actor: 
 def access_token_issue(
     *, client: APIUser, user: ApplicationUser | None, code: AuthorizationCode | None = None
 ) -> tuple[AccessToken, str]:
-    """Store a token row and return it with its signed JWT. The caller holds the transaction and audits."""
+    """Store a token row and return it with its signed JWT. The caller holds the transaction and audits.
+
+    The JWT's ``scope`` is the client's grants, narrowed by the user's roles for a user token.
+    """
     now = timezone.now().replace(microsecond=0)
     token = AccessToken.objects.create(
         company_id=client.company_id,
@@ -196,6 +216,7 @@ def access_token_issue(
         client_id=client.client_id,
         company_slug=client.company.slug,
         userid=user.userid if user is not None else None,
+        scope=scope_string(grants_for_user(client.grants, user)),
         issued_at=token.issued_at,
         expires_at=token.expires_at,
     )
@@ -289,27 +310,19 @@ def auth_code_issue(
         raise
     code = crypto.new_secret()
     now = timezone.now()
-    with transaction.atomic():
-        row = AuthorizationCode.objects.create(
-            company_id=client.company_id,
-            code_hash=crypto.hash_secret(code),
-            client=client,
-            user=user,
-            redirect_uri=redirect_uri,
-            code_challenge=code_challenge or "",
-            code_challenge_method=code_challenge_method or "",
-            created=now,
-            expires_at=now + timedelta(seconds=settings.AUTH_CODE_LIFETIME_SECONDS),
-        )
-        audit_event_record(
-            action="code.issued",
-            company=client.company,
-            actor=actor,
-            client=client,
-            user=user,
-            target=row,
-            detail={"kind": "user" if user else "generic", "pkce": bool(code_challenge)},
-        )
+    # No audit event for an issued code: anyone can ask for codes, and the code row itself records client,
+    # user, PKCE and time until purge_expired. The exchange is audited (token.issued), as are refusals.
+    AuthorizationCode.objects.create(
+        company_id=client.company_id,
+        code_hash=crypto.hash_secret(code),
+        client=client,
+        user=user,
+        redirect_uri=redirect_uri,
+        code_challenge=code_challenge or "",
+        code_challenge_method=code_challenge_method or "",
+        created=now,
+        expires_at=now + timedelta(seconds=settings.AUTH_CODE_LIFETIME_SECONDS),
+    )
     return code
 
 
@@ -397,7 +410,12 @@ def auth_code_exchange(
 
 def _token_issued_audit(*, client: APIUser, token: AccessToken, actor: Actor) -> None:
     user = token.user
-    detail = {"jti": token.jti, "kind": "user" if user else "generic", "expires_at": token.expires_at.isoformat()}
+    detail = {
+        "jti": token.jti,
+        "kind": "user" if user else "generic",
+        "scope": scope_string(grants_for_user(client.grants, user)),
+        "expires_at": token.expires_at.isoformat(),
+    }
     audit_event_record(
         action="token.issued",
         company=client.company,
@@ -420,10 +438,17 @@ def _token_issued_audit(*, client: APIUser, token: AccessToken, actor: Actor) ->
         )
 
 
+AUTH_FAILURE_WINDOW_SECONDS = 60
+
+
 def api_client_auth_failure_record(*, client_id: str, actor: Actor, reason: str) -> None:
-    """Audit a failed client authentication; in the client's company when the client id is known."""
+    """Audit a failed client authentication, once per client and minute (all unknown client ids count as one
+    client), in the client's company when the client id is known. Repeats are refused all the same; they are
+    just not written again, so that a flood of wrong secrets cannot flood the audit table."""
     client = api_client_get_by_client_id(client_id) if client_id else None
-    audit_event_record(
+    audit_event_record_once(
+        key=f"client.auth_failed:{client.pk if client else 'unknown'}",
+        window_seconds=AUTH_FAILURE_WINDOW_SECONDS,
         action="client.auth_failed",
         company=client.company if client else None,
         actor=actor,

@@ -31,6 +31,9 @@ class TokenClaims:
     company: str
     kind: str
     exp: int
+    # The grants the token was issued with; None for a token issued before grants existed (its client's
+    # current grants, narrowed by the user's roles, apply then).
+    scope: frozenset[str] | None = None
 
 
 def _verification_keys() -> dict[str, str]:
@@ -40,7 +43,14 @@ def _verification_keys() -> dict[str, str]:
 
 
 def encode_access_token(
-    *, jti: str, client_id: str, company_slug: str, userid: str | None, issued_at: datetime, expires_at: datetime
+    *,
+    jti: str,
+    client_id: str,
+    company_slug: str,
+    userid: str | None,
+    scope: str,
+    issued_at: datetime,
+    expires_at: datetime,
 ) -> str:
     payload = {
         "iss": settings.JWT_ISSUER,
@@ -51,6 +61,7 @@ def encode_access_token(
         "iat": int(issued_at.timestamp()),
         "exp": int(expires_at.timestamp()),
         "kind": KIND_USER if userid else KIND_GENERIC,
+        "scope": scope,
     }
     return jwt.encode(payload, settings.JWT_SIGNING_KEY, algorithm=ALGORITHM, headers={"kid": settings.JWT_KEY_ID})
 
@@ -73,6 +84,9 @@ def decode_access_token(token: str) -> TokenClaims:
         raise InvalidToken(str(exc)) from exc
     if claims["kind"] not in (KIND_GENERIC, KIND_USER) or not isinstance(claims["jti"], str):
         raise InvalidToken("bad claims")
+    scope = claims.get("scope")
+    if scope is not None and not isinstance(scope, str):
+        raise InvalidToken("bad scope claim")
     return TokenClaims(
         jti=claims["jti"],
         sub=str(claims["sub"]),
@@ -80,4 +94,5 @@ def decode_access_token(token: str) -> TokenClaims:
         company=str(claims["company"]),
         kind=claims["kind"],
         exp=int(claims["exp"]),
+        scope=frozenset(scope.split()) if scope is not None else None,
     )

@@ -19,10 +19,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.audit.services import Actor, client_ip
+from apps.audit.services import Actor
+from apps.core.net import client_ip
 from apps.core.problems import problem_response, text_error
 from apps.oauth import services
-from apps.oauth.authentication import access_token_still_valid
+from apps.oauth.authentication import access_token_still_valid, effective_scope
+from apps.oauth.grants import GRANTS, scope_string
 from apps.oauth.models import APIUser
 from apps.oauth.params import BadRequest, UnsupportedMediaType, basic_credentials, body_params, query_params
 from apps.oauth.permissions import bearer_context
@@ -72,10 +74,16 @@ def _with_query(uri: str, pairs: list[tuple[str, str]]) -> str:
     return f"{uri}{extra}" if uri.endswith(("?", "&")) else f"{uri}&{extra}"
 
 
+@csrf_exempt  # no cookies are read; without it a POST would be a CSRF 403 page instead of the 405 problem
 def authorize(request: HttpRequest) -> HttpResponse:
     """``GET /api/oauth2``: a 302 to the registered redirect URI with a single-use code (and the state)."""
     if request.method != "GET":
         return _method_not_allowed(request, "GET")
+    retry_after = throttle_hit(
+        scope="authorize-ip", ident=client_ip(request) or "-", rate=settings.OAUTH_AUTHORIZE_RATE_PER_IP
+    )
+    if retry_after:
+        return _too_many(request, retry_after)
     try:
         params = query_params(request, AUTHORIZE_PARAMS, keep_empty=("state",))
     except BadRequest as exc:
@@ -87,6 +95,12 @@ def authorize(request: HttpRequest) -> HttpResponse:
     client = api_client_get_by_client_id(params["client_id"])
     if not api_client_usable(client):
         return problem_response(request, 401)
+    # Counted for usable clients only, so that made-up client ids cannot fill the cache with counters.
+    retry_after = throttle_hit(
+        scope="authorize-client", ident=client.client_id, rate=settings.OAUTH_AUTHORIZE_RATE_PER_CLIENT
+    )
+    if retry_after:
+        return _too_many(request, retry_after)
     if params.get("response_type", "code") != "code":
         return text_error(400, "Invalid response_type")
     try:
@@ -232,7 +246,8 @@ def revoke(request: HttpRequest) -> HttpResponse:
     services.access_token_revoke(
         client=client, token_value=params["token"], actor=Actor.from_request(request, client=client)
     )
-    return HttpResponse(status=200, headers=NO_STORE)
+    # RFC 7009 §2.2 asks only for a 200; an empty JSON object keeps the API's responses JSON throughout.
+    return JsonResponse({}, headers=NO_STORE)
 
 
 @csrf_exempt
@@ -257,6 +272,7 @@ def introspect(request: HttpRequest) -> HttpResponse:
             "sub": claims.sub,
             "userid": row.user.userid if row.user else None,
             "kind": claims.kind,
+            "scope": scope_string(effective_scope(row, claims)),
             "company": row.company.slug,
             "iss": settings.JWT_ISSUER,
             "jti": row.jti,
@@ -267,6 +283,7 @@ def introspect(request: HttpRequest) -> HttpResponse:
     )
 
 
+@csrf_exempt  # a POST gets the 405 problem, not a CSRF page
 def server_metadata(request: HttpRequest) -> HttpResponse:
     """``GET /.well-known/oauth-authorization-server`` (RFC 8414)."""
     if request.method != "GET":
@@ -285,6 +302,8 @@ def server_metadata(request: HttpRequest) -> HttpResponse:
             "response_modes_supported": ["query"],
             "grant_types_supported": ["authorization_code"],
             "code_challenge_methods_supported": ["S256"],
+            # The grants a token's scope may hold; they are given to a client, never asked for by a request.
+            "scopes_supported": list(GRANTS),
             "token_endpoint_auth_methods_supported": auth_methods,
             "revocation_endpoint_auth_methods_supported": auth_methods,
             "introspection_endpoint_auth_methods_supported": auth_methods,
@@ -297,6 +316,12 @@ class TokenContextOutputSerializer(serializers.Serializer):
     client_id = serializers.CharField()
     userid = serializers.CharField(allow_null=True, help_text="The user of a user token; null for a generic one.")
     kind = serializers.ChoiceField(choices=["generic", "user"])
+    scope = serializers.CharField(
+        allow_blank=True,
+        help_text="What the token may do now: its grants, space-separated (e.g. `users:read chat agents:read`). "
+        "The client's grants, narrowed by the user's roles for a user token, and never more than the client has "
+        "now.",
+    )
     expires = serializers.CharField(help_text="UTC expiry, e.g. 2025-03-31T13:12:17Z.")
 
 
@@ -312,6 +337,7 @@ class TokenContextView(APIView):
                 "client_id": context.client.client_id,
                 "userid": context.user.userid if context.user else None,
                 "kind": "user" if context.is_user_token else "generic",
+                "scope": scope_string(context.scope),
                 "expires": _expiration(context.token.expires_at),
             },
             headers={"Cache-Control": "no-store"},

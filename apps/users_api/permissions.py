@@ -1,32 +1,31 @@
-"""Who may write users and groups through the API."""
+"""Who may read and write users and groups through the API.
+
+Reads need the ``users:read`` grant; writes need ``users:write`` and, for a user token, a company admin. The
+grant is checked on the token's scope (the client's grants, narrowed by the user's roles), so a user token can
+never write users when its client may not, whoever the user is.
+"""
 
 from rest_framework.permissions import BasePermission
 
 from apps.accounts.models import Role
-from apps.oauth.permissions import bearer_context
+from apps.oauth.grants import USERS_READ, USERS_WRITE
+from apps.oauth.permissions import HasAccessToken, RequiresGrant, bearer_context
 
 NEEDS_ADMIN_USER = (
     "Writing users and groups with a user token needs a user with the 'admin' role; this token's user is not a "
     "company admin."
 )
-NEEDS_MANAGE_USERS = (
-    "Writing users and groups with a generic token needs the 'manage_users' permission on the API client "
-    "(a company admin enables it), or use a user token of a company admin."
-)
 
 
-class CanManageUsers(BasePermission):
-    """A user token of a company admin, or a generic token of a client with ``manage_users``.
+class GenericOrAdminUserToken(BasePermission):
+    """A generic token, or a user token of a company admin (on top of the ``users:write`` grant)."""
 
-    A user token never borrows its client's ``manage_users``: a non-admin user cannot write, whatever the client.
-    """
+    message = NEEDS_ADMIN_USER
 
     def has_permission(self, request, view) -> bool:
         context = bearer_context(request)
-        if context is None:
-            return False
-        if context.user is not None:
-            self.message = NEEDS_ADMIN_USER
-            return context.user.has_role(Role.ADMIN)
-        self.message = NEEDS_MANAGE_USERS
-        return context.client.manage_users
+        return context is not None and (context.user is None or context.user.has_role(Role.ADMIN))
+
+
+READ_PERMISSIONS = [HasAccessToken, RequiresGrant(USERS_READ)]
+WRITE_PERMISSIONS = [HasAccessToken, RequiresGrant(USERS_WRITE), GenericOrAdminUserToken]

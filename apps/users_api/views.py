@@ -22,10 +22,10 @@ from apps.accounts import selectors, services
 from apps.accounts.models import ApplicationUser, Group
 from apps.audit.services import Actor
 from apps.oauth.authentication import BearerContext
-from apps.oauth.permissions import HasAccessToken, bearer_context
+from apps.oauth.permissions import bearer_context
 from apps.users_api import serializers as s
 from apps.users_api.pagination import paginate
-from apps.users_api.permissions import CanManageUsers
+from apps.users_api.permissions import READ_PERMISSIONS, WRITE_PERMISSIONS
 
 # Service refusals that are about the state of the data rather than the request's shape.
 CONFLICT_CODES = frozenset({"duplicate_email", "duplicate_name", "last_admin"})
@@ -87,7 +87,9 @@ PROBLEM = "application/problem+json"
 _PROBLEM_TEXT = {
     400: "Invalid input: `errors` names each bad field or parameter (unknown ones included).",
     401: 'Missing, invalid, expired or revoked bearer token (`WWW-Authenticate: Bearer error="invalid_token"`).',
-    403: "The token may not write users and groups; `detail` says what is missing.",
+    403: "The token lacks the grant the operation needs (`users:read` to read, `users:write` to write), or a user "
+    "token's user is not a company admin (writes); `detail` says what is missing and `WWW-Authenticate` names the "
+    'grant (`Bearer error="insufficient_scope", scope="users:write"`).',
     404: "No such user or group in the token's company (another company's ids are not found either).",
     405: "Method not allowed.",
     409: "Conflict with the current data (duplicate email or group name, or the company's last admin).",
@@ -106,14 +108,18 @@ LINK_HEADER = OpenApiParameter(
     response=[200],
     description='RFC 8288 links to the first, previous, next and last pages, e.g. `<…?page=2>; rel="next"`.',
 )
-READ_ERRORS = problems(400, 401, 405)
+READ_ERRORS = problems(400, 401, 403, 405)
+WRITE_NOTE = (
+    "Needs the `users:write` grant: a generic token of a client that has it, or a user token of a company admin "
+    "from such a client."
+)
 WRITE_ERRORS = problems(400, 401, 403, 404, 405, 409, 415)
 
 
 class TenantAPIView(APIView):
-    """Any valid token of the company may read; writes add ``CanManageUsers``."""
+    """A token with the ``users:read`` grant may read; writes need ``users:write`` (see permissions.py)."""
 
-    permission_classes = [HasAccessToken]
+    permission_classes = READ_PERMISSIONS
 
     @property
     def bearer(self) -> BearerContext:
@@ -124,13 +130,13 @@ class TenantAPIView(APIView):
 
 
 class WriteAPIView(TenantAPIView):
-    permission_classes = [HasAccessToken, CanManageUsers]
+    permission_classes = WRITE_PERMISSIONS
 
 
 _LIST_USERS_SCHEMA = {
     "tags": ["Users"],
-    "description": "Any token of the company. Ordered by creation time, then userid. A page past the end has an "
-    "empty `data`.",
+    "description": "Any token of the company with the `users:read` grant. Ordered by creation time, then "
+    "userid. A page past the end has an empty `data`.",
     "parameters": [s.UserListQuerySerializer, LINK_HEADER],
     "responses": {200: s.UserPageOutputSerializer, **READ_ERRORS},
 }
@@ -161,8 +167,9 @@ class GetUserView(TenantAPIView):
         operation_id="GetUser",
         tags=["Users"],
         summary="One user of the company",
+        description="Any token of the company with the `users:read` grant.",
         parameters=[s.UserIdQuerySerializer],
-        responses={200: s.UserOutputSerializer, **problems(400, 401, 404, 405)},
+        responses={200: s.UserOutputSerializer, **problems(400, 401, 403, 404, 405)},
     )
     def get(self, request: Request) -> Response:
         query = s.UserIdQuerySerializer.from_query(request.query_params).validated_data
@@ -174,7 +181,7 @@ class CreateUserView(WriteAPIView):
         operation_id="CreateUser",
         tags=["Users"],
         summary="Create a user in the company",
-        description="Needs a user token of a company admin, or a generic token of a client with `manage_users`.",
+        description=WRITE_NOTE,
         request=s.CreateUserInputSerializer,
         responses={201: s.UserOutputSerializer, **WRITE_ERRORS},
     )
@@ -208,6 +215,7 @@ class MembershipView(WriteAPIView):
 
 _MEMBERSHIP_SCHEMA = {
     "tags": ["Users"],
+    "description": WRITE_NOTE,
     "request": s.MembershipInputSerializer,
     "responses": {200: s.UserOutputSerializer, **WRITE_ERRORS},
 }
@@ -244,7 +252,7 @@ class DeleteUserView(WriteAPIView):
         operation_id="DeleteUser",
         tags=["Users"],
         summary="Delete a user; their tokens stop working at once",
-        description="Refused with 409 for the company's last active admin.",
+        description=f"{WRITE_NOTE} Refused with 409 for the company's last active admin.",
         parameters=[s.UserIdQuerySerializer],
         responses={204: None, **WRITE_ERRORS},
     )
@@ -261,7 +269,8 @@ class ListGroupsView(TenantAPIView):
         operation_id="ListGroups",
         tags=["Groups"],
         summary="List the company's groups",
-        description="Any token of the company. Ordered by name. A page past the end has an empty `data`.",
+        description="Any token of the company with the `users:read` grant. Ordered by name. A page past the end "
+        "has an empty `data`.",
         parameters=[s.GroupListQuerySerializer, LINK_HEADER],
         responses={200: s.GroupPageOutputSerializer, **READ_ERRORS},
     )
@@ -278,6 +287,7 @@ class CreateGroupView(WriteAPIView):
         operation_id="CreateGroup",
         tags=["Groups"],
         summary="Create a group in the company",
+        description=WRITE_NOTE,
         request=s.CreateGroupInputSerializer,
         responses={201: s.GroupOutputSerializer, **WRITE_ERRORS},
     )
@@ -293,6 +303,7 @@ class DeleteGroupView(WriteAPIView):
         operation_id="DeleteGroup",
         tags=["Groups"],
         summary="Delete a group (its members stay)",
+        description=WRITE_NOTE,
         parameters=[s.GroupIdQuerySerializer],
         responses={204: None, **WRITE_ERRORS},
     )

@@ -25,10 +25,10 @@ def history_url(model_label: str, pk) -> str:
     return reverse(f"admin:{model_label}_history", args=[pk])
 
 
-def action_post(client, model_label: str, action: str, pks, **extra):
+def action_post(client, model_label: str, action: str, pks, follow: bool = False, **extra):
     """Run a change-list action on ``pks`` as the admin's browser would."""
     data = {"action": action, "_selected_action": [str(pk) for pk in pks], "index": "0", **extra}
-    return client.post(changelist(model_label), data)
+    return client.post(changelist(model_label), data, follow=follow)
 
 
 def actions_recorded(company=None) -> list[str]:

@@ -97,7 +97,7 @@ def test_plain_user_cannot_log_in_to_the_admin(client, plain_user):
     )
 
     assert response.status_code == 200
-    assert b"staff account" in response.content
+    assert b"The web admin is for company admins" in response.content
     assert client.get(reverse("admin:index")).status_code == 302
 
 

@@ -6,12 +6,16 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.html import escape
 
+from apps.audit.models import AuditEvent
 from apps.oauth import crypto
+from apps.oauth.grants import GRANTS
 from apps.oauth.models import AccessToken, APIUser
 from apps.oauth.services import access_token_issue
 from tests.admin.helpers import action_post, actions_recorded, add_url, change_url, changelist, delete_url
 from tests.factories import APIUserFactory
+from tests.helpers import bearer
 
 SECRET_FIELD = re.compile(r'id="client-secret" value="([^"]+)"')
 
@@ -69,7 +73,8 @@ def test_add_generates_client_id_and_shows_the_secret_once(company_admin_client,
     assert "cannot be shown again" in response.content.decode()
     assert 'id="copy-secret"' in response.content.decode()
     assert client.redirect_uri_list == ["https://hr.example/callback", "http://localhost:8080/cb"]
-    assert client.require_pkce and client.allow_user_tokens and not client.manage_users
+    assert client.require_pkce and client.allow_user_tokens
+    assert client.grants == []  # a form posted without any checkbox ticked
     assert "client.created" in actions_recorded(company)
 
 
@@ -137,14 +142,15 @@ def test_edit_redirect_uris_and_policy_knobs(company_admin_client, api_client, c
             "redirect_uris": "https://acme.example/cb\nhttp://127.0.0.1:9000/cb",
             "is_active": "on",
             "require_pkce": "on",
-            "manage_users": "on",
+            "grants": ["users:read", "users:write"],
         },
     )
 
     api_client.refresh_from_db()
     assert response.status_code == 302
     assert api_client.redirect_uri_list == ["https://acme.example/cb", "http://127.0.0.1:9000/cb"]
-    assert api_client.require_pkce and api_client.manage_users and not api_client.allow_user_tokens
+    assert api_client.require_pkce and not api_client.allow_user_tokens
+    assert api_client.grants == ["users:read", "users:write"]
     assert actions_recorded(company)[-1] == "client.updated"
 
 
@@ -253,3 +259,82 @@ def test_clients_cannot_be_deleted_only_deactivated(company_admin_client, api_cl
 
     assert response.status_code == 403
     assert APIUser.objects.filter(pk=api_client.pk).exists()
+
+
+# Grants: shown and edited on the client's page, listed on the one-time page and in the list
+
+
+def test_add_form_offers_every_grant_with_label_and_description_and_ticks_the_defaults(company_admin_client):
+    response = company_admin_client.get(add_url("oauth_apiuser"))
+
+    html = response.content.decode()
+    field = response.context["adminform"].form["grants"]
+    assert field.value() == ["users:read", "chat", "agents:read"]
+    for grant in GRANTS.values():
+        assert f'value="{grant.name}"' in html
+        assert escape(grant.label) in html and escape(grant.description) in html
+    assert re.search(r'<input type="checkbox" name="grants" value="users:read"[^>]*checked', html)
+    assert not re.search(r'<input type="checkbox" name="grants" value="users:write"[^>]*checked', html)
+    assert "oauth/grants.css" in html
+
+
+def test_add_with_grants_stores_them_and_the_one_time_page_lists_them(company_admin_client):
+    response = add_client(company_admin_client, grants=["monitoring", "users:read"])
+
+    client = APIUser.objects.get(name="HR sync")
+    grants_html = re.search(
+        r'<ul class="readonly grant-list" id="client-grants">(.*?)</ul>', response.content.decode(), re.S
+    )
+    assert client.grants == ["users:read", "monitoring"]
+    assert "<code>users:read</code>" in grants_html.group(1) and "<code>monitoring</code>" in grants_html.group(1)
+    assert "<code>chat</code>" not in grants_html.group(1)
+
+
+def test_add_refuses_an_unknown_grant(company_admin_client):
+    response = add_client(company_admin_client, grants=["users:read", "root"])
+
+    assert response.status_code == 200
+    assert "Select a valid choice. root is not one of the available choices." in str(
+        response.context["adminform"].form.errors["grants"]
+    )
+    assert not APIUser.objects.filter(name="HR sync").exists()
+
+
+def test_change_page_ticks_the_clients_grants(company_admin_client, company):
+    client = APIUserFactory(company=company, grants=["users:read", "users:write", "dashboards"])
+
+    response = company_admin_client.get(change_url("oauth_apiuser", client.pk))
+
+    assert response.context["adminform"].form["grants"].value() == ["users:read", "users:write", "dashboards"]
+
+
+def test_taking_a_grant_away_in_the_admin_stops_outstanding_tokens_and_is_audited(
+    company_admin_client, client, company
+):
+    api_client = APIUserFactory(company=company, grants=["users:read", "chat"])
+    token = access_token_issue(client=api_client, user=None)[1]
+    assert client.get("/api/Users/ListUsers", headers=bearer(token)).status_code == 200
+
+    company_admin_client.post(
+        change_url("oauth_apiuser", api_client.pk),
+        {"name": api_client.name, "redirect_uris": api_client.redirect_uris, "is_active": "on", "grants": ["chat"]},
+    )
+
+    api_client.refresh_from_db()
+    event = AuditEvent.objects.filter(action="client.updated").latest("id")
+    assert api_client.grants == ["chat"]
+    assert event.detail["grants_removed"] == ["users:read"]
+    assert client.get("/api/Users/ListUsers", headers=bearer(token)).status_code == 403
+
+
+def test_list_shows_each_clients_grants_and_filters_by_grant(company_admin_client, company):
+    writer = APIUserFactory(company=company, name="Writer", grants=["users:read", "users:write"])
+    reader = APIUserFactory(company=company, name="Reader", grants=["users:read"])
+
+    everything = company_admin_client.get(changelist("oauth_apiuser"))
+    writers = company_admin_client.get(changelist("oauth_apiuser") + "?grant=users:write")
+    readers = company_admin_client.get(changelist("oauth_apiuser") + "?grant=users:read")
+
+    assert "<code>users:write</code>" in everything.content.decode()
+    assert list(writers.context["cl"].result_list) == [writer]
+    assert list(readers.context["cl"].result_list) == [reader, writer]

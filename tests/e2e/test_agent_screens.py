@@ -5,6 +5,7 @@ groups and users are edited. Screenshots go to var/screenshots/."""
 import pytest
 
 from apps.engines.fakes import FAKE_API_KEY, FakeEngineServer, Script
+from tests.e2e.test_csp_browser import watch_csp
 from tests.factories import DEFAULT_PASSWORD, AgentFactory
 
 pytestmark = pytest.mark.e2e
@@ -42,6 +43,7 @@ def fake_openai():
 def test_engine_select_shows_only_that_engines_fields_and_test_connection_reports(
     admin_user, fake_openai, screenshots_dir, page
 ):
+    violations = watch_csp(page)
     log_in(page, admin_user.email)
     page.goto("/admin/agents/agent/add/")
 
@@ -85,6 +87,7 @@ def test_engine_select_shows_only_that_engines_fields_and_test_connection_report
     page.wait_for_selector("#connection-result.connection-error")
     assert "refused the credentials" in page.inner_text("#connection-error")
     page.screenshot(path=str(screenshots_dir / "agent-test-connection-error.png"), full_page=True)
+    assert violations == []  # the engine toggle and the admin's scripts run under the Content-Security-Policy
 
 
 def test_bad_input_shows_form_errors_on_the_engine_fields(admin_user, page, screenshots_dir):
@@ -113,6 +116,7 @@ def granted_setup(company, admin_user, plain_user, group):
 def test_company_settings_and_grants_in_the_browser(
     admin_user, plain_user, group, granted_setup, page, screenshots_dir
 ):
+    violations = watch_csp(page)
     log_in(page, admin_user.email)
 
     # Company > General Information
@@ -164,3 +168,4 @@ def test_company_settings_and_grants_in_the_browser(
     page.goto("/admin/agents/agent/")
     page.screenshot(path=str(screenshots_dir / "agents-list.png"), full_page=True)
     assert "HR helper" in page.inner_text("#result_list")
+    assert violations == []

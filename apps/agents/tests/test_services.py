@@ -229,7 +229,7 @@ def test_soft_delete_hides_the_agent_keeps_the_row_and_clears_defaults(company, 
     assert list(agents_usable_by(user=plain_user)) == []
     assert not UserDefaultAgent.objects.exists()
     assert CompanyProfile.objects.get(company=company).default_agent is None
-    assert AuditEvent.objects.filter(action="agent.deleted", target_id=str(agent.pk)).exists()
+    assert AuditEvent.objects.filter(action="agent.deleted", target_id=agent.public_id).exists()
     with pytest.raises(Http404):
         get_agent_for_company(company, agent.public_id)
 

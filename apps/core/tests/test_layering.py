@@ -13,7 +13,7 @@ LAYERS: list[set[str]] = [
     {"core"},
     {"engines"},
     {"companies", "audit"},
-    {"accounts"},
+    {"accounts", "documents"},
     {"oauth"},
     {"users_api", "agents"},
     {"scanners"},

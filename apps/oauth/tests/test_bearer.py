@@ -39,6 +39,7 @@ def test_me_describes_a_generic_token(client, api_client, generic_token):
         "client_id": api_client.client_id,
         "userid": None,
         "kind": "generic",
+        "scope": "users:read chat agents:read",
         "expires": row.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
 

@@ -1,7 +1,7 @@
 """Property-based run of the Users and Groups API against its own OpenAPI schema (schemathesis).
 
 Every operation is called, in-process through the real WSGI stack, with schema-valid and schema-invalid
-inputs and with a generic token (of a ``manage_users`` client, so that writes really happen) and a user token
+inputs and with a generic token (of a client with ``users:write``, so that writes really happen) and a user token
 of a company admin. Every response must be documented and match the schema, no response may be a 5xx, and
 invalid inputs must be refused with a 4xx. Generation is derandomized, so a run is repeatable.
 """

