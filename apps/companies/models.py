@@ -37,18 +37,25 @@ class Company(models.Model):
     )
     created = models.DateTimeField(default=timezone.now, editable=False)
     # General Information (Admin > Company).
+    # Database defaults too, so that code and migrations that predate these columns can still insert companies.
     logo = models.FileField(
         upload_to=company_logo_path,
         blank=True,
+        db_default="",
+        default="",
         validators=[validate_image_upload],
         help_text="PNG, JPEG, GIF or WebP, at most 2 MB; shown in the portal's header.",
     )
     contact_email = models.EmailField(
-        blank=True, help_text="Where users and the server admins reach the company about AIRisk."
+        blank=True,
+        db_default="",
+        default="",
+        help_text="Where users and the server admins reach the company about AIRisk.",
     )
     time_zone = models.CharField(
         max_length=64,
         validators=[validate_time_zone],
+        db_default="UTC",
         default="UTC",
         help_text="Dates on the company's pages, reports and alerts are shown in this time zone.",
     )
