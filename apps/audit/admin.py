@@ -14,7 +14,7 @@ from django.apps import apps as django_apps
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponseRedirect, StreamingHttpResponse
 from django.urls import NoReverseMatch, path, reverse
@@ -144,6 +144,19 @@ def _model_of(target_type: str) -> type[Model] | None:
         return None
 
 
+def _valid_values(model: type[Model], field: str, values: set[str]) -> set[str]:
+    """The ``values`` that ``field`` can hold (a malformed target id must not turn the page into a 500)."""
+    model_field = model._meta.pk if field == "pk" else model._meta.get_field(field)
+    valid = set()
+    for value in values:
+        try:
+            model_field.to_python(value)
+        except ValidationError:
+            continue
+        valid.add(value)
+    return valid
+
+
 def titled(filter_class: type[admin.FieldListFilter], title: str) -> type[admin.FieldListFilter]:
     """``filter_class`` with its sidebar heading set (a field filter otherwise shows the field's name)."""
 
@@ -269,6 +282,7 @@ class AuditEventAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
             if model_admin is None or not model_admin.has_view_or_change_permission(request):
                 continue
             field = public_id_field(model)
+            public_ids = _valid_values(model, field, public_ids)
             rows = model._default_manager.all()
             if is_company_owned(model):
                 rows = scope_to_request(request, rows)

@@ -13,7 +13,6 @@ A name that the event lacks reads "?" rather than breaking the page.
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,7 +107,7 @@ def describe(event: AuditEvent) -> str:
         if event.target_label or event.target_id:
             sentence += f" ({fields['target']})"
     else:
-        sentence = string.Formatter().vformat(known.sentence, (), fields)
+        sentence = known.sentence.format_map(fields)
     if event.outcome == Outcome.FAILURE and known is None:
         sentence += " (failed)"
     return sentence
