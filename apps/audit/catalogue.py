@@ -8,11 +8,13 @@ reads sensibly: ``chat.message_blocked`` becomes "chat: message blocked".
 A sentence is a ``str.format`` template over the event's fields (never over code: only plain names):
 ``actor`` (who did it), ``target`` (the object's name when the event was recorded), ``client`` and ``user``
 (the API client and person the event concerns), ``company``, and each key of the event's ``detail``.
-A name that the event lacks reads "?" rather than breaking the page.
+A name that the event lacks reads "?" rather than breaking the page; a part in square brackets is left out
+unless the event has every name in it (details that older rows may lack: "[ ({tokens_revoked} tokens revoked)]").
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,52 +38,52 @@ ACTIONS: dict[str, ActionText] = {
     "company.renamed": ActionText("Company renamed", "{actor} renamed the company {before} to {target}"),
     "company.activated": ActionText("Company activated", "{actor} activated the company {target}"),
     "company.deactivated": ActionText(
-        "Company deactivated", "{actor} deactivated the company {target} ({tokens_revoked} tokens revoked)"
+        "Company deactivated", "{actor} deactivated the company {target}[ ({tokens_revoked} tokens revoked)]"
     ),
     # people and groups
     "server_admin.created": ActionText("Server admin created", "{actor} created the server admin {target}"),
     "user.created": ActionText("User added", "{actor} added the user {target}"),
-    "user.updated": ActionText("User changed", "{actor} changed the {changed} of the user {target}"),
+    "user.updated": ActionText("User changed", "{actor} changed the user {target}[: {changed}]"),
     "user.roles_changed": ActionText(
         "User roles changed", "{actor} changed the roles of {target} from {before} to {after}"
     ),
     "user.activated": ActionText("User activated", "{actor} activated the user {target}"),
     "user.deactivated": ActionText(
-        "User deactivated", "{actor} deactivated the user {target} ({tokens_revoked} tokens revoked)"
+        "User deactivated", "{actor} deactivated the user {target}[ ({tokens_revoked} tokens revoked)]"
     ),
     "user.password_set": ActionText("Password set", "{actor} set a new password for {target}"),
     "user.deleted": ActionText("User deleted", "{actor} deleted the user {target}"),
-    "user.impersonated": ActionText("Client acted as a user", "{actor} got a token to act as {target} (token {jti})"),
+    "user.impersonated": ActionText("Client acted as a user", "{actor} got a token to act as {target}[ (token {jti})]"),
     "group.created": ActionText("Group created", "{actor} created the group {target}"),
     "group.renamed": ActionText("Group renamed", "{actor} renamed the group {before} to {target}"),
-    "group.deleted": ActionText("Group deleted", "{actor} deleted the group {target} ({members} members)"),
+    "group.deleted": ActionText("Group deleted", "{actor} deleted the group {target}[ ({members} members)]"),
     "group.member_added": ActionText("Group member added", "{actor} added {user} to the group {target}"),
     "group.member_removed": ActionText("Group member removed", "{actor} removed {user} from the group {target}"),
     # API clients and OAuth2
     "client.created": ActionText(
-        "API client registered", "{actor} registered the API client {target} with the grants {grants}"
+        "API client registered", "{actor} registered the API client {target}[ with the grants {grants}]"
     ),
-    "client.updated": ActionText("API client changed", "{actor} changed the {changed} of the API client {target}"),
+    "client.updated": ActionText("API client changed", "{actor} changed the API client {target}[: {changed}]"),
     "client.secret_rotated": ActionText(
         "Client secret rotated",
-        "{actor} rotated the secret of the API client {target} ({tokens_revoked} tokens revoked)",
+        "{actor} rotated the secret of the API client {target}[ ({tokens_revoked} tokens revoked)]",
     ),
     "client.activated": ActionText("API client activated", "{actor} activated the API client {target}"),
     "client.deactivated": ActionText(
-        "API client deactivated", "{actor} deactivated the API client {target} ({tokens_revoked} tokens revoked)"
+        "API client deactivated", "{actor} deactivated the API client {target}[ ({tokens_revoked} tokens revoked)]"
     ),
     "client.auth_failed": ActionText(
-        "Client authentication failed", "{actor} failed to authenticate as the API client {client}: {reason}"
+        "Client authentication failed", "{actor} failed to authenticate as the API client {client}[: {reason}]"
     ),
     "code.refused": ActionText(
-        "Authorization code refused", "{actor} was refused an authorization code for {client}: {reason}"
+        "Authorization code refused", "{actor} was refused an authorization code for {client}[: {reason}]"
     ),
     "token.exchange_failed": ActionText(
-        "Code exchange failed", "{actor} could not exchange a code for a token of {client}: {reason}"
+        "Code exchange failed", "{actor} could not exchange a code for a token of {client}[: {reason}]"
     ),
-    "token.issued": ActionText("Access token issued", "{actor} got a {kind} access token (scope: {scope})"),
+    "token.issued": ActionText("Access token issued", "{actor} got an access token[ ({kind}, scope: {scope})]"),
     "token.revoked": ActionText(
-        "Access tokens revoked", "{actor} revoked {count} access token(s) of {client}: {reason}"
+        "Access tokens revoked", "{actor} revoked {count} access token(s) of {client}[: {reason}]"
     ),
     "oauth.purged": ActionText(
         "Expired tokens purged", "{actor} deleted {tokens} expired access tokens and {codes} spent codes"
@@ -107,10 +109,23 @@ def describe(event: AuditEvent) -> str:
         if event.target_label or event.target_id:
             sentence += f" ({fields['target']})"
     else:
-        sentence = known.sentence.format_map(fields)
+        sentence = _render(known.sentence, fields)
     if event.outcome == Outcome.FAILURE and known is None:
         sentence += " (failed)"
     return sentence
+
+
+_OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
+_NAME = re.compile(r"\{(\w+)\}")
+
+
+def _render(template: str, fields: _Fields) -> str:
+    def optional(match: re.Match) -> str:
+        part = match.group(1)
+        return part if all(name in fields for name in _NAME.findall(part)) else ""
+
+    # Values are substituted once, by format_map: braces inside a recorded value stay as they are.
+    return _OPTIONAL.sub(optional, template).format_map(fields)
 
 
 def _readable(action: str) -> str:

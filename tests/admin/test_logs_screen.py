@@ -114,7 +114,7 @@ def test_the_target_filter_names_the_kinds_of_object(company_admin_client, compa
     html = company_admin_client.get(LOGS).content.decode()
 
     assert "?target_type=accounts.group" in html
-    assert ">group</a>" in html
+    assert ">Group</a>" in html
 
 
 def test_filter_by_date_range_includes_both_days(company_admin_client, company):

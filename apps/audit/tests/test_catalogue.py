@@ -170,10 +170,16 @@ def test_an_unknown_action_falls_back_to_a_readable_form(company, plain_user):
     assert action_label("client.secret_rotated") == "Client secret rotated"
 
 
-def test_a_detail_the_event_lacks_reads_as_a_question_mark(company, group):
-    event = audit_event_record(action="group.deleted", company=company, actor=Actor.system(), target=group)
+def test_a_detail_the_event_lacks_reads_as_a_question_mark_or_is_left_out(company, group):
+    renamed = audit_event_record(action="group.renamed", company=company, actor=Actor.system(), target=group)
+    deleted = audit_event_record(action="group.deleted", company=company, actor=Actor.system(), target=group)
+    counted = audit_event_record(
+        action="group.deleted", company=company, actor=Actor.system(), target=group, detail={"members": 3}
+    )
 
-    assert describe(event) == "The command line deleted the group Engineering (? members)"
+    assert describe(renamed) == "The command line renamed the group ? to Engineering"
+    assert describe(deleted) == "The command line deleted the group Engineering"
+    assert describe(counted) == "The command line deleted the group Engineering (3 members)"
 
 
 def test_a_deleted_target_keeps_its_recorded_name(company, admin_user, plain_user):
