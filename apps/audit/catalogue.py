@@ -143,7 +143,8 @@ def _words(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(_words(item) for item in value)
     if isinstance(value, dict):
-        return ", ".join(f"{key}={_words(item)}" for key, item in value.items())
+        # Sorted: PostgreSQL's jsonb keeps keys in its own order, SQLite in the order written.
+        return ", ".join(f"{key}={_words(item)}" for key, item in sorted(value.items()))
     return str(value)
 
 

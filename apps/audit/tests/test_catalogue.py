@@ -201,3 +201,18 @@ def test_braces_in_recorded_values_are_not_formatted_again(company):
     event.refresh_from_db()
 
     assert describe(event) == "The command line renamed the group {actor.__class__} to {0}"
+
+
+def test_criteria_read_in_key_order_on_every_database(company, admin_user):
+    audit_event_record(
+        action="audit.exported",
+        company=company,
+        actor=Actor(user=admin_user),
+        detail={"format": "CSV", "criteria": {"q": "x", "created_to": "2026-01-02", "created_from": "2026-01-01"}},
+    )
+
+    event = AuditEvent.objects.select_related("client", "user").get()
+
+    assert describe(event) == (
+        "admin@acme.example exported the logs as CSV (filters: created_from=2026-01-01, created_to=2026-01-02, q=x)"
+    )
