@@ -40,6 +40,24 @@ ACTIONS: dict[str, ActionText] = {
     "company.deactivated": ActionText(
         "Company deactivated", "{actor} deactivated the company {target}[ ({tokens_revoked} tokens revoked)]"
     ),
+    # web logins
+    "login.succeeded": ActionText("Logged in", "{actor} logged in to the web admin"),
+    "login.failed": ActionText("Login failed", "{actor} failed to log in to the web admin[ ({reason})]"),
+    "login.logout": ActionText("Logged out", "{actor} logged out"),
+    "login.unlocked": ActionText(
+        "Login lockout lifted", "{actor} lifted the login lockout of {username}[ after {failures} failures]"
+    ),
+    "user.invited": ActionText("User invited", "{actor} emailed {target} an invitation to set a password"),
+    "user.password_link_sent": ActionText(
+        "Password link sent", "{actor} emailed {target} a link to set a new password"
+    ),
+    # documents (files of agents and conversations)
+    "document.created": ActionText("Document added", "{actor} added the document {filename}[ ({chunks} passages)]"),
+    "document.failed": ActionText(
+        "Document kept without text", "{actor} added the document {filename}, whose text could not be read[ ({code})]"
+    ),
+    "document.rejected": ActionText("Document refused", "{actor} tried to add {filename}, which was refused: {reason}"),
+    "document.deleted": ActionText("Document deleted", "{actor} deleted the document {filename}"),
     # people and groups
     "server_admin.created": ActionText("Server admin created", "{actor} created the server admin {target}"),
     "user.created": ActionText("User added", "{actor} added the user {target}"),
