@@ -128,7 +128,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-# Project-wide assets (the portal stylesheet, the admin branding); apps keep theirs in <app>/static/.
+# Project-wide assets (the portal stylesheet, the admin branding, vendored libraries under static/vendor/ with
+# their README); apps keep theirs in <app>/static/.
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)

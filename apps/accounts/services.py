@@ -323,7 +323,7 @@ def login_record_success(*, user: ApplicationUser, actor: Actor, user_agent: str
 
 def logout_record(*, user: ApplicationUser, actor: Actor, user_agent: str) -> None:
     detail = _user_agent_detail(user_agent)
-    audit_event_record(action="logout", company=user.company, actor=actor, user=user, target=user, detail=detail)
+    audit_event_record(action="login.logout", company=user.company, actor=actor, user=user, target=user, detail=detail)
 
 
 def login_record_failure(

@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.cache import cache
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -93,13 +94,29 @@ def audit_event_record(
     )
 
 
+# The public ids of the project's models, in order of preference; the primary key otherwise.
+PUBLIC_ID_FIELDS = ("userid", "client_id", "public_id", "slug", "jti")
+
+
+def public_id_field(model: type[models.Model]) -> str:
+    """The name of the field that ``target_id`` holds for ``model``'s objects (``pk`` when it has none).
+
+    Only a plain field of that very name counts: an access token's ``client_id`` is its client foreign key's
+    column, not a public id of the token."""
+    for name in PUBLIC_ID_FIELDS:
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue
+        if field.name == name and not field.is_relation:
+            return name
+    return "pk"
+
+
 def _public_id(obj: models.Model | None) -> str:
     if obj is None:
         return ""
-    for attr in ("userid", "client_id", "public_id", "slug"):
-        if hasattr(obj, attr):
-            return str(getattr(obj, attr))
-    return str(obj.pk)
+    return str(getattr(obj, public_id_field(obj._meta.model)))  # _meta: obj may be a lazy request.user
 
 
 def audit_event_record_once(*, key: str, window_seconds: int, **event: Any) -> AuditEvent | None:
@@ -139,3 +156,21 @@ def audit_events_purge(
         detail={"count": deleted, "older_than_days": older_than_days},
     )
     return deleted
+
+
+# An export's criteria are the query string of the Logs screen: bounded here, because it comes from the browser.
+_CRITERIA_MAX_KEYS = 20
+_CRITERIA_MAX_CHARS = 200
+
+
+def audit_export_record(*, company: Company | None, actor: Actor, criteria: dict[str, str], fmt: str) -> AuditEvent:
+    """Record that ``actor`` exported the logs matching ``criteria`` (the screen's filters) as ``fmt``.
+
+    Recorded before the first row is sent: an export that breaks off half-way was still an export."""
+    bounded = {
+        str(key)[:_CRITERIA_MAX_CHARS]: str(value)[:_CRITERIA_MAX_CHARS]
+        for key, value in sorted(criteria.items())[:_CRITERIA_MAX_KEYS]
+    }
+    return audit_event_record(
+        action="audit.exported", company=company, actor=actor, detail={"format": fmt, "criteria": bounded}
+    )

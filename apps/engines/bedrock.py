@@ -1,9 +1,11 @@
 """AWS Bedrock Converse, streamed (``/model/{id}/converse-stream``): engine AWS Bedrock. The only module that
-knows this format's field names. botocore signs (SigV4) and nothing else: no boto3, no botocore session."""
+knows this format's field names. botocore signs (SigV4) and decodes the binary event stream
+(``EventStreamBuffer``, CRCs checked); no boto3, no botocore session, no botocore HTTP."""
 
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import AsyncIterator, Sequence
 from urllib.parse import quote
 
@@ -11,9 +13,17 @@ import httpx2
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from botocore.eventstream import (
+    ChecksumMismatch,
+    DuplicateHeader,
+    EventStreamBuffer,
+    EventStreamMessage,
+    InvalidHeadersLength,
+    InvalidPayloadLength,
+    ParserError,
+)
 
 from apps.engines.base import ChatTurn, EngineConfig, EngineError, Finish, TextDelta, Usage
-from apps.engines.eventstream import EventStreamDecoder, EventStreamError
 from apps.engines.transport import (
     PreparedRequest,
     as_int,
@@ -50,6 +60,59 @@ _ERROR_KINDS = {
     "servicequotaexceededexception": "rate_limited",
     "modeltimeoutexception": "timeout",
 }
+
+
+# A message's prelude (12 bytes) and trailing CRC (4): no message is shorter.
+_MIN_MESSAGE_LENGTH = 16
+# What else botocore's header parser lets out on malformed headers: a header cut short (struct.error), an
+# unknown value type (KeyError), a name or string value that is not UTF-8 (UnicodeDecodeError, a ValueError).
+_FRAME_ERRORS = (ParserError, struct.error, KeyError, ValueError)
+
+
+def _bad_frame(reason: str) -> EngineError:
+    return EngineError("provider_error", f"the provider sent a bad event-stream frame ({reason})")
+
+
+def _frame_problem(exc: Exception) -> str:
+    if isinstance(exc, ChecksumMismatch):
+        return "CRC mismatch"
+    if isinstance(exc, InvalidHeadersLength | InvalidPayloadLength):
+        return "impossible message length"
+    if isinstance(exc, DuplicateHeader):
+        return "duplicate header"
+    return "malformed headers"
+
+
+class FrameReader:
+    """botocore's ``EventStreamBuffer`` plus what the adapter needs around it: the bytes it still holds, counted
+    from each message's prelude (a non-zero count when the body ends is a truncated last frame, which the buffer
+    alone cannot tell from a clean end), its errors as ``EngineError``, and the message lengths it does not check
+    itself (a total shorter than prelude and CRC, headers running past the payload)."""
+
+    def __init__(self) -> None:
+        self._buffer = EventStreamBuffer()
+        self.pending = 0
+
+    def feed(self, data: bytes) -> list[EventStreamMessage]:
+        self._buffer.add_data(data)
+        self.pending += len(data)
+        try:
+            messages = list(self._buffer)
+        except _FRAME_ERRORS as exc:
+            raise _bad_frame(_frame_problem(exc)) from None
+        for message in messages:
+            total, headers_length = message.prelude.total_length, message.prelude.headers_length
+            if total < _MIN_MESSAGE_LENGTH or headers_length > total - _MIN_MESSAGE_LENGTH:
+                raise _bad_frame("impossible message length")
+            self.pending -= total
+        return messages
+
+
+def _header(headers: dict[str, object], name: str) -> str:
+    """A string header; botocore also returns other types (bytes, ints, booleans) which no Bedrock header we read
+    has."""
+    value = headers.get(name)
+    return value if isinstance(value, str) else ""
 
 
 def default_base_url(region: str) -> str:
@@ -135,24 +198,21 @@ async def stream(
     config: EngineConfig, *, instructions: str, history: Sequence[ChatTurn], prompt: str
 ) -> AsyncIterator[TextDelta | Finish]:
     request = build_request(config, instructions=instructions, history=history, prompt=prompt)
-    decoder = EventStreamDecoder()
+    frames = FrameReader()
     answer: list[str] = []
     stop_reason: str | None = None
     usage: Usage | None = None
     async with open_stream(config, request, parse_error) as body:
         with body.reading():
             async for chunk in body.source:
-                try:
-                    messages = decoder.feed(chunk)
-                except EventStreamError as exc:
-                    raise EngineError("provider_error", f"the provider sent a bad event-stream frame ({exc})") from None
-                for headers, raw in messages:
+                for frame in frames.feed(chunk):
+                    headers, raw = frame.headers, frame.payload
                     message_type = headers.get(":message-type")
                     if message_type == "exception":
                         message = str(_payload(raw).get("message") or "")
-                        raise _error(headers.get(":exception-type", ""), message, None, config)
+                        raise _error(_header(headers, ":exception-type"), message, None, config)
                     if message_type == "error":
-                        raise _error(headers.get(":error-code", ""), headers.get(":error-message", ""), None, config)
+                        raise _error(_header(headers, ":error-code"), _header(headers, ":error-message"), None, config)
                     event_type = headers.get(":event-type")
                     if event_type == "contentBlockDelta":
                         delta = _payload(raw).get("delta")
@@ -171,7 +231,7 @@ async def stream(
                                 output_tokens=as_int(raw_usage.get("outputTokens")),
                                 cached_tokens=as_int(raw_usage.get("cacheReadInputTokens")),
                             )
-        if decoder.pending and not body.cut:
+        if frames.pending and not body.cut:
             raise EngineError("provider_error", "the provider's event stream ended in the middle of a frame")
     if not answer and stop_reason is None:
         raise EngineError("provider_error", "the provider closed the stream before answering")

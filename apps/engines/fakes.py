@@ -23,15 +23,16 @@ import hmac
 import json
 import re
 import ssl
+import struct
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from apps.engines.base import EngineConfig, estimate_tokens
-from apps.engines.eventstream import encode_message
 
 WIRES = ("openai", "azure-openai", "mistral", "llama", "google", "bedrock")
 OPENAI_FAMILY = ("openai", "azure-openai", "mistral", "llama")
@@ -780,6 +781,21 @@ class _GeminiEncoder:
                 }
             }
         )
+
+
+def encode_message(headers: dict[str, str], payload: bytes) -> bytes:
+    """One AWS event-stream message (``application/vnd.amazon.eventstream``) with string headers (type 7), as
+    Bedrock sends them: ``total length | headers length | CRC32 of those 8 bytes | headers | payload | CRC32 of
+    everything before``, big-endian u32s, zlib CRC32. Written here from the format, apart from the decoder the
+    adapter uses (botocore's ``EventStreamBuffer``), so that every Bedrock test also checks one against the
+    other."""
+    header_bytes = bytearray()
+    for name, value in headers.items():
+        raw_name, raw_value = name.encode(), value.encode()
+        header_bytes += bytes([len(raw_name)]) + raw_name + b"\x07" + len(raw_value).to_bytes(2, "big") + raw_value
+    prelude = struct.pack(">II", 16 + len(header_bytes) + len(payload), len(header_bytes))
+    message = prelude + struct.pack(">I", zlib.crc32(prelude)) + bytes(header_bytes) + payload
+    return message + struct.pack(">I", zlib.crc32(message))
 
 
 class _BedrockEncoder:

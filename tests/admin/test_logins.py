@@ -145,7 +145,7 @@ def test_login_and_logout_are_audited_with_company_user_address_and_browser(clie
     attempt(client, admin_user.email, DEFAULT_PASSWORD)
     client.post(reverse("admin:logout"), REMOTE_ADDR="198.51.100.7", headers={"User-Agent": BROWSER})
 
-    login, logout = AuditEvent.objects.filter(action__in=["login.succeeded", "logout"]).order_by("id")
+    login, logout = AuditEvent.objects.filter(action__in=["login.succeeded", "login.logout"]).order_by("id")
     for event in (login, logout):
         assert event.company == admin_user.company
         assert event.user == admin_user
@@ -153,7 +153,7 @@ def test_login_and_logout_are_audited_with_company_user_address_and_browser(clie
         assert event.ip == "198.51.100.7"
         assert event.detail["user_agent"] == BROWSER
         assert event.outcome == "success"
-    assert [login.action, logout.action] == ["login.succeeded", "logout"]
+    assert [login.action, logout.action] == ["login.succeeded", "login.logout"]
 
 
 def test_failed_login_is_audited_without_the_password(client, admin_user):

@@ -1,14 +1,14 @@
 """Bedrock Converse stream: SigV4 (checked by the fake with botocore) or API key, and the binary event stream."""
 
 import json
+import struct
 import zlib
 
 import pytest
-from botocore.eventstream import ChecksumMismatch, EventStreamBuffer
 
-from apps.engines.base import ChatTurn
-from apps.engines.eventstream import EventStreamDecoder, EventStreamError, encode_message
-from apps.engines.fakes import FAKE_ACCESS_KEY_ID, FAKE_API_KEY, Script
+from apps.engines.base import ChatTurn, EngineError
+from apps.engines.bedrock import FrameReader
+from apps.engines.fakes import FAKE_ACCESS_KEY_ID, FAKE_API_KEY, Script, encode_message
 from apps.engines.tests.helpers import collect, error_of
 
 MODEL = "anthropic.claude-3-5-haiku-20241022-v1:0"
@@ -113,41 +113,106 @@ def test_bedrock_stream_exception_type_decides_the_kind(make_fake):
     assert error.kind == "provider_error"
 
 
-def test_our_encoder_is_read_by_botocore_and_botocore_checks_our_crc():
-    message = encode_message({":event-type": "contentBlockDelta", ":message-type": "event"}, b'{"delta":{"text":"hi"}}')
-    buffer = EventStreamBuffer()
-    buffer.add_data(message)
-
-    decoded = next(iter(buffer))
-
-    assert decoded.headers == {":event-type": "contentBlockDelta", ":message-type": "event"}
-    assert decoded.payload == b'{"delta":{"text":"hi"}}'
-    corrupt = EventStreamBuffer()
-    corrupt.add_data(message[:-1] + bytes([message[-1] ^ 1]))
-    with pytest.raises(ChecksumMismatch):
-        next(iter(corrupt))
+def _delta(text: str) -> bytes:
+    headers = {":event-type": "contentBlockDelta", ":content-type": "application/json", ":message-type": "event"}
+    return encode_message(headers, json.dumps({"contentBlockIndex": 0, "delta": {"text": text}}).encode())
 
 
-def test_decoder_reads_messages_split_anywhere_and_reports_a_pending_partial_frame():
-    messages = [encode_message({":event-type": f"e{i}"}, json.dumps({"i": i}).encode()) for i in range(3)]
-    stream = b"".join(messages)
-    decoder = EventStreamDecoder()
-
-    decoded = []
-    for i in range(0, len(stream) - 10, 7):
-        decoded += decoder.feed(stream[i : i + 7])
-
-    assert [headers[":event-type"] for headers, _payload in decoded] == ["e0", "e1"]
-    assert decoder.pending > 0
+def _frame(total: int, headers_length: int, rest: bytes) -> bytes:
+    """A message with the given prelude (its CRC right) and the rest as given, its message CRC right."""
+    prelude = struct.pack(">II", total, headers_length)
+    message = prelude + struct.pack(">I", zlib.crc32(prelude)) + rest
+    return message + struct.pack(">I", zlib.crc32(message))
 
 
-def test_decoder_rejects_a_bad_prelude_crc_and_an_impossible_length():
-    message = bytearray(encode_message({":event-type": "x"}, b"{}"))
-    message[8] ^= 0xFF
+def _raw_header(name: bytes, value_type: int, value: bytes) -> bytes:
+    return bytes([len(name)]) + name + bytes([value_type]) + value
 
-    with pytest.raises(EventStreamError):
-        EventStreamDecoder().feed(bytes(message))
 
-    prelude = (2**31).to_bytes(4, "big") + (0).to_bytes(4, "big")
-    with pytest.raises(EventStreamError):
-        EventStreamDecoder().feed(prelude + zlib.crc32(prelude).to_bytes(4, "big"))
+def _served(fake, body: bytes):
+    """The adapter's error for this body answered with HTTP 200 (one delta first, so that it is mid-stream)."""
+    fake.script = Script(garbage=(_delta("first") + body).decode("latin-1"))
+    return error_of(fake.config())
+
+
+def test_frame_reader_reads_messages_split_anywhere_and_counts_a_pending_partial_frame():
+    first, second, third = _delta("d0"), _delta("d1"), _delta("d2")
+    stream = first + second + third[:-5]
+    reader = FrameReader()
+
+    messages = []
+    for i in range(0, len(stream), 7):
+        messages += reader.feed(stream[i : i + 7])
+
+    assert [json.loads(message.payload)["delta"]["text"] for message in messages] == ["d0", "d1"]
+    assert messages[0].headers[":event-type"] == "contentBlockDelta"
+    assert reader.pending == len(third) - 5
+
+
+def test_frame_reader_has_nothing_pending_after_whole_messages():
+    reader = FrameReader()
+
+    messages = reader.feed(_delta("a") + _delta("b"))
+
+    assert len(messages) == 2
+    assert reader.pending == 0
+
+
+def test_bedrock_bad_prelude_crc_is_a_provider_error(make_fake):
+    fake = make_fake("bedrock")
+    frame = bytearray(_delta("second"))
+    frame[8] ^= 0xFF
+
+    error = _served(fake, bytes(frame))
+
+    assert error.kind == "provider_error"
+    assert error.message == "the provider sent a bad event-stream frame (CRC mismatch)"
+
+
+def test_bedrock_impossible_message_lengths_are_a_provider_error(make_fake):
+    fake = make_fake("bedrock")
+    too_long = struct.pack(">II", 2**31, 0)  # botocore's own check
+    prelude_only = struct.pack(">II", 12, 0)  # passes botocore's CRC checks: the reader's check
+    # A byte-array header claiming 255 bytes: botocore reads the message CRC into it; the reader's check.
+    past_the_payload = _raw_header(b"a", 6, b"\x00\xff")
+
+    errors = [
+        _served(fake, too_long + struct.pack(">I", zlib.crc32(too_long))),
+        _served(fake, prelude_only + struct.pack(">I", zlib.crc32(prelude_only))),
+        _served(fake, _frame(16 + len(past_the_payload), len(past_the_payload) + 4, past_the_payload)),
+    ]
+
+    assert [error.kind for error in errors] == ["provider_error"] * 3
+    assert {error.message for error in errors} == {
+        "the provider sent a bad event-stream frame (impossible message length)"
+    }
+
+
+def test_bedrock_duplicate_and_malformed_headers_are_a_provider_error(make_fake):
+    fake = make_fake("bedrock")
+    type_header = _raw_header(b":event-type", 7, b"\x00\x01x")
+    unknown_type = _raw_header(b":event-type", 42, b"")
+    cut_short = _raw_header(b":event-type", 7, b"\x00")  # the value's length field cut in half
+
+    messages = [
+        _served(fake, _frame(16 + 2 * len(type_header), 2 * len(type_header), type_header * 2)).message,
+        _served(fake, _frame(16 + len(unknown_type), len(unknown_type), unknown_type)).message,
+        _served(fake, _frame(16 + len(cut_short), len(cut_short), cut_short)).message,
+    ]
+
+    assert messages == [
+        "the provider sent a bad event-stream frame (duplicate header)",
+        "the provider sent a bad event-stream frame (malformed headers)",
+        "the provider sent a bad event-stream frame (malformed headers)",
+    ]
+
+
+def test_frame_reader_errors_are_engine_errors_not_botocore_exceptions():
+    corrupt = bytearray(_delta("x"))
+    corrupt[-1] ^= 0x01
+
+    with pytest.raises(EngineError) as caught:
+        FrameReader().feed(bytes(corrupt))
+
+    assert caught.value.kind == "provider_error"
+    assert "CRC" in caught.value.message
