@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "apps.oauth",
     "apps.users_api",
     "apps.agents",
+    "apps.chat",
     "apps.demo",
 ]
 
@@ -68,6 +69,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",  # request.htmx for the chat pages' partial updates
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
