@@ -116,7 +116,8 @@ def _message_view(message: Message) -> dict:
         "message": message,
         "html": render_markdown(message.text) if message.message_type == MessageType.AI else "",
         "cost": format_cost(message.cost),
-        "files": [c.get("fileName") or c.get("file_name") or "" for c in (message.citations or [])],
+        # The passages used as context, one name per file (several passages of a file are one source).
+        "sources": list(dict.fromkeys(c.get("fileName") or "" for c in message.citations or [] if c.get("fileName"))),
     }
 
 
