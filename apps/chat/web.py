@@ -24,6 +24,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.accounts.models import ApplicationUser
@@ -137,6 +138,7 @@ def _agent_choice(request: HttpRequest, agents: list) -> object | None:
 # --- pages ------------------------------------------------------------------------------------------------------
 
 
+@never_cache
 @chat_login_required
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
@@ -185,6 +187,8 @@ def _pending_key(conversation_id: str) -> str:
     return f"chat:pending:{conversation_id}"
 
 
+# never_cache: private pages, and Back must not show a stale copy (nor one still holding the first prompt to send).
+@never_cache
 @chat_login_required
 @require_GET
 def conversation_page(request: HttpRequest, conversation_id: str) -> HttpResponse:
