@@ -147,6 +147,11 @@ AUTH_CODE_LIFETIME_SECONDS = env.int("AUTH_CODE_LIFETIME_SECONDS", default=60)
 for _name in ("ACCESS_TOKEN_LIFETIME_SECONDS", "AUTH_CODE_LIFETIME_SECONDS"):
     if globals()[_name] <= 0:
         raise ImproperlyConfigured(f"{_name} must be a positive number of seconds.")
+# How old a token row that bearer authentication reads may be (per process, see apps/oauth/token_cache.py):
+# the delay before a revocation is seen everywhere. At most one second; 0 reads the row on every request.
+BEARER_ROW_MAX_AGE_SECONDS = env.float("BEARER_ROW_MAX_AGE_SECONDS", default=1.0)
+if not 0 <= BEARER_ROW_MAX_AGE_SECONDS <= 1:
+    raise ImproperlyConfigured("BEARER_ROW_MAX_AGE_SECONDS must be between 0 and 1 (seconds).")
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -17,6 +17,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from apps.accounts.models import ApplicationUser
 from apps.companies.models import Company
 from apps.oauth.models import AccessToken, APIUser
+from apps.oauth.token_cache import access_token_row
 from apps.oauth.tokens import InvalidToken, decode_access_token
 
 INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"'
@@ -54,12 +55,9 @@ class BearerTokenAuthentication(BaseAuthentication):
         except (UnicodeDecodeError, InvalidToken):
             raise InvalidBearerToken() from None
 
-        try:
-            # get(), not first(): no ORDER BY on this per-request query.
-            token = AccessToken.objects.select_related("client", "company", "user").get(jti=claims.jti)
-        except AccessToken.DoesNotExist:
-            raise InvalidBearerToken() from None
-        if not access_token_still_valid(token, claims):
+        # The row may be up to BEARER_ROW_MAX_AGE_SECONDS (<= 1 s) old: see apps/oauth/token_cache.py.
+        token = access_token_row(claims.jti)
+        if token is None or not access_token_still_valid(token, claims):
             raise InvalidBearerToken()
         context = BearerContext(company=token.company, client=token.client, user=token.user, token=token)
         return (token.user or AnonymousUser(), context)

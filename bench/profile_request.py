@@ -1,0 +1,137 @@
+"""Where the time of one authenticated request goes (not a test; run on demand).
+
+Calls the project's WSGI application in-process, as a gunicorn sync worker does, with DEBUG off, on the
+database of DATABASE_URL (PostgreSQL for figures that mean something). It seeds a company of 50 users, an API
+client and a generic token (idempotent), then for each path prints the mean time per request, the queries per
+request, and, with --profile, cProfile's top functions by cumulative time for the first path.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/sbs_airisk SECRET_KEY=x..x \
+        .venv/bin/python bench/profile_request.py --requests 2000 --profile \
+        /healthz /api/oauth2/me "/api/Users/ListUsers?pageSize=50"
+
+"Layers" splits one request's time: the middleware stack (the full request minus the view), DRF's dispatch
+(authentication, permissions, negotiation, rendering) and the view body, measured by timing each piece with the
+others stubbed out of the count. The numbers are per process; a gunicorn worker adds its HTTP parsing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "airisk.settings")
+os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("ALLOWED_HOSTS", "*")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+
+
+def seed() -> str:
+    """A company of 50 users, a client and a generic token; returns the token's JWT."""
+    from apps.accounts.models import ApplicationUser
+    from apps.companies.models import Company
+    from apps.oauth.models import APIUser
+    from apps.oauth.services import access_token_issue
+
+    company, _ = Company.objects.get_or_create(slug="profile", defaults={"name": "Profile"})
+    missing = 50 - ApplicationUser.objects.filter(company=company).count()
+    stamp = time.time_ns()
+    ApplicationUser.objects.bulk_create(
+        [ApplicationUser(company=company, email=f"p{i}-{stamp}@profile.test", name=f"P {i}") for i in range(missing)]
+    )
+    client = APIUser.objects.filter(company=company).first() or APIUser.objects.create(
+        company=company, name="Profile", secret_hash="0" * 64, redirect_uris="https://localhost/callback"
+    )
+    _, jwt_value = access_token_issue(client=client, user=None)
+    return jwt_value
+
+
+def environ_for(path: str, token: str) -> dict:
+    parts = urlsplit(path)
+    return {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": parts.path,
+        "QUERY_STRING": parts.query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "127.0.0.1:8000",
+        "HTTP_AUTHORIZATION": f"Bearer {token}",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+
+
+def call(app, path: str, token: str) -> int:
+    status = []
+    body = app(environ_for(path, token), lambda s, h, exc_info=None: status.append(s))
+    b"".join(body)
+    if hasattr(body, "close"):
+        body.close()
+    return int(status[0].split()[0])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--requests", type=int, default=1000)
+    ap.add_argument("--profile", action="store_true", help="cProfile the first path")
+    ap.add_argument("--top", type=int, default=35)
+    ap.add_argument("paths", nargs="+")
+    args = ap.parse_args()
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.core.wsgi import get_wsgi_application
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    token = seed()
+    app = get_wsgi_application()
+    for path in args.paths:
+        for _ in range(50):
+            assert call(app, path, token) == 200, path
+        queries: list[str] = []
+
+        def record(execute, sql, params, many, context, queries=queries):
+            queries.append(sql)
+            return execute(sql, params, many, context)
+
+        # execute_wrapper rather than CaptureQueriesContext: request_started clears the connection's query log.
+        with connection.execute_wrapper(record):
+            call(app, path, token)
+        t0, c0 = time.perf_counter(), time.process_time()
+        for _ in range(args.requests):
+            call(app, path, token)
+        wall = (time.perf_counter() - t0) / args.requests * 1e6
+        cpu = (time.process_time() - c0) / args.requests * 1e6
+        print(f"{path:40s} {wall:7.0f} us wall {cpu:7.0f} us CPU per request  {len(queries):2d} queries")
+        for sql in queries:
+            print(f"    {sql[:150]}")
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(args.requests):
+            call(app, args.paths[0], token)
+        profiler.disable()
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(args.top)
+        print(out.getvalue())
+
+
+if __name__ == "__main__":
+    main()
