@@ -89,6 +89,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=1000)
     ap.add_argument("--profile", action="store_true", help="cProfile the first path")
     ap.add_argument("--top", type=int, default=35)
+    ap.add_argument("--sort", default="cumulative", help="cProfile sort key: cumulative, tottime, ...")
     ap.add_argument("paths", nargs="+")
     args = ap.parse_args()
 
@@ -129,7 +130,7 @@ def main() -> None:
             call(app, args.paths[0], token)
         profiler.disable()
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(args.top)
+        pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)
         print(out.getvalue())
 
 
