@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from apps.audit.models import AuditEvent
-from apps.companies.admin import CompanyScopedAdminMixin
+from apps.companies.admin import COMPACT_LIST_CSS, CompanyScopedAdminMixin, compact_datetime
 
 
 class ActionFilter(admin.SimpleListFilter):
@@ -22,7 +22,8 @@ class ActionFilter(admin.SimpleListFilter):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["created", "action", "outcome", "actor_label", "client", "user", "target_label", "ip"]
+    # The actor's label already names the client and the user ("client X for user Y"); they stay filters.
+    list_display = ["when", "action", "outcome", "actor_label", "target_label", "ip"]
     list_filter = [ActionFilter, "outcome", "actor_type", "actor_user", "client", "user", "created"]
     list_select_related = ["client", "user"]
     search_fields = ["action", "actor_label", "target_label", "target_id", "trace_id"]
@@ -46,6 +47,13 @@ class AuditEventAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
         "detail",
     ]
     readonly_fields = fields
+
+    class Media:
+        css = COMPACT_LIST_CSS
+
+    @admin.display(description="when", ordering="created")
+    def when(self, obj: AuditEvent) -> str:
+        return compact_datetime(obj.created)
 
     def has_add_permission(self, request) -> bool:
         return False
