@@ -101,10 +101,14 @@ else:
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
     "DATABASE_PREPARED_STATEMENTS", default=True
 ):
-    # Server-side binding lets psycopg prepare a statement that a process runs again and again (from its fifth
-    # run), so PostgreSQL stops planning the hot queries on every request: planning costs more than running them.
+    # Server-side binding lets psycopg prepare a statement that a process runs again and again, so PostgreSQL
+    # stops planning the hot queries on every request: here planning costs more than running them.
     # Turn it off behind a PgBouncer in transaction mode older than 1.21.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("server_side_binding", True)
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options.setdefault("server_side_binding", True)
+    # Django turns psycopg's statement preparation off by default (for connection poolers); prepare from the
+    # second run of a statement on a connection.
+    options.setdefault("prepare_threshold", 2)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache: local memory by default; Redis (redis://) in production, shared by all app processes.

@@ -24,7 +24,7 @@ from apps.audit.services import Actor
 from apps.oauth.authentication import BearerContext
 from apps.oauth.permissions import HasAccessToken, bearer_context
 from apps.users_api import serializers as s
-from apps.users_api.pagination import paginate
+from apps.users_api.pagination import Page, paginate
 from apps.users_api.permissions import CanManageUsers
 
 # Service refusals that are about the state of the data rather than the request's shape.
@@ -140,10 +140,16 @@ class ListUsersView(TenantAPIView):
     @extend_schema(operation_id="ListUsers", summary="List the company's users", **_LIST_USERS_SCHEMA)
     def get(self, request: Request) -> Response:
         query = s.UserListQuerySerializer.from_query(request.query_params).validated_data
-        users = selectors.user_api_list(
-            company=self.bearer.company, search=query.get("search"), role=query.get("role"), active=query.get("active")
+        number, size = query["page"], query["pageSize"]
+        rows, total = selectors.user_api_page(
+            company=self.bearer.company,
+            search=query.get("search"),
+            role=query.get("role"),
+            active=query.get("active"),
+            offset=(number - 1) * size,
+            limit=size,
         )
-        page = paginate(users, page=query["page"], page_size=query["pageSize"])
+        page = Page(items=rows, page=number, page_size=size, total=total)
         body = page.body(s.user_representations(page.items))
         return Response(body, headers={"Link": page.link_header(request)})
 

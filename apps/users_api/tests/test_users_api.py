@@ -583,3 +583,19 @@ def test_a_fresh_token_for_a_deleted_user_cannot_be_minted_from_old_rows(client,
     client.delete(f"/api/Users/DeleteUser?userid={plain_user.userid}", headers=bearer(admin_token))
 
     assert not type(token_row).objects.filter(pk=token_row.pk).exists()
+
+
+def test_list_users_reuses_its_sql_but_never_its_rows(client, generic_token, company):
+    from apps.accounts.selectors import _user_page_sql
+
+    UserFactory(company=company, email="first@acme.example")
+    first = client.get("/api/Users/ListUsers", headers=bearer(generic_token)).json()
+    hits = _user_page_sql.cache_info().hits
+    UserFactory(company=company, email="second@acme.example")
+
+    second = client.get("/api/Users/ListUsers", headers=bearer(generic_token)).json()
+
+    assert _user_page_sql.cache_info().hits == hits + 1
+    assert [u["email"] for u in first["data"]] == ["first@acme.example"]
+    assert [u["email"] for u in second["data"]] == ["first@acme.example", "second@acme.example"]
+    assert second["totalCount"] == 2
