@@ -97,12 +97,12 @@ def main() -> None:
 
     django.setup()
     from django.core.management import call_command
-    from django.core.wsgi import get_wsgi_application
     from django.db import connection
 
     call_command("migrate", verbosity=0)
     token = seed()
-    app = get_wsgi_application()
+    from airisk.wsgi import application as app  # as gunicorn loads it (objects frozen out of the GC)
+
     for path in args.paths:
         for _ in range(50):
             assert call(app, path, token) == 200, path

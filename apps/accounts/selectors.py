@@ -158,18 +158,19 @@ def _user_page_sql(
 
 
 def _user_row(row: dict) -> dict:
-    """The conversions the ORM would make, for both databases: JSON text, booleans (SQLite: 0/1), aware
-    datetimes (SQLite: text or naive)."""
+    """The conversions the ORM would make: the groups' JSON text; on SQLite also booleans (0/1) and datetimes
+    (text or naive). PostgreSQL's driver already returns booleans and aware datetimes."""
     groups = row["group_summaries"]
-    row["group_summaries"] = json.loads(groups) if isinstance(groups, str | bytes) else groups
-    for field in ("is_active", *ROLE_FIELDS.values()):
-        row[field] = bool(row[field])
-    created = row["created"]
-    if isinstance(created, str):
-        created = parse_datetime(created)
-    if timezone.is_naive(created):
-        created = timezone.make_aware(created, UTC)
-    row["created"] = created
+    row["group_summaries"] = [] if groups == "[]" else json.loads(groups) if isinstance(groups, str) else groups
+    if connection.vendor == "sqlite":
+        for field in ("is_active", *ROLE_FIELDS.values()):
+            row[field] = bool(row[field])
+        created = row["created"]
+        if isinstance(created, str):
+            created = parse_datetime(created)
+        if timezone.is_naive(created):
+            created = timezone.make_aware(created, UTC)
+        row["created"] = created
     return row
 
 

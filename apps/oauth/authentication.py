@@ -17,8 +17,8 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from apps.accounts.models import ApplicationUser
 from apps.companies.models import Company
 from apps.oauth.models import AccessToken, APIUser
-from apps.oauth.token_cache import access_token_row
-from apps.oauth.tokens import InvalidToken, decode_access_token
+from apps.oauth.token_cache import access_token_row, verified_claims
+from apps.oauth.tokens import InvalidToken
 
 INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"'
 
@@ -51,7 +51,7 @@ class BearerTokenAuthentication(BaseAuthentication):
             raise InvalidBearerToken("The Authorization header must be 'Bearer <token>'.")
         try:
             raw = header[1].decode("ascii")
-            claims = decode_access_token(raw)
+            claims = verified_claims(raw)
         except (UnicodeDecodeError, InvalidToken):
             raise InvalidBearerToken() from None
 

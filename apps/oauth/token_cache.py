@@ -1,5 +1,6 @@
 """A per-process, at most one-second memory of token rows, so that a busy integration does not pay a database
-round trip for its token on every request.
+round trip for its token on every request; and a memory of verified token texts, so that it does not pay for the
+signature check (PyJWT's parsing) either.
 
 The JWT's signature and expiry are still checked on every request, and so are the row-side rules
 (``access_token_still_valid``: revoked, expired, deactivated client/company/user) against the remembered row.
@@ -15,14 +16,35 @@ import threading
 import time
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from apps.oauth.models import AccessToken
+from apps.oauth.tokens import InvalidToken, TokenClaims, decode_access_token
 
 # Enough for every token that is busy within one second; a full memory is emptied rather than scanned.
 MAX_ENTRIES = 4096
 
 _rows: dict[str, tuple[float, AccessToken]] = {}
+_claims: dict[str, TokenClaims] = {}
 _lock = threading.Lock()
+
+
+def verified_claims(raw: str) -> TokenClaims:
+    """``decode_access_token(raw)``, remembered by the exact token text: a busy token's signature is verified
+    once per process rather than on every request. A token text verifies the same way as long as the key ring
+    does (it changes only with the settings, at a restart); its expiry is checked again on every call."""
+    claims = _claims.get(raw)
+    if claims is None:
+        claims = decode_access_token(raw)  # raises InvalidToken
+        with _lock:
+            if len(_claims) >= MAX_ENTRIES:
+                _claims.clear()
+            _claims[raw] = claims
+    # PyJWT's rule: expired when exp <= now - leeway.
+    if claims.exp <= time.time() - settings.JWT_LEEWAY_SECONDS:
+        raise InvalidToken("expired")
+    return claims
 
 
 def access_token_row(jti: str) -> AccessToken | None:
@@ -51,3 +73,11 @@ def forget_all() -> None:
     """Empty this process's memory (tests; and whoever wants a revocation seen at once in this process)."""
     with _lock:
         _rows.clear()
+        _claims.clear()
+
+
+@receiver(setting_changed)
+def _forget_on_key_change(*, setting: str, **kwargs) -> None:
+    # Keys change with a restart in production; tests and override_settings change them in place.
+    if setting.startswith("JWT_") or setting == "BEARER_ROW_MAX_AGE_SECONDS":
+        forget_all()

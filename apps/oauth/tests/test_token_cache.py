@@ -107,3 +107,20 @@ def test_startup_refuses_a_row_memory_longer_than_one_second(value):
 
     assert result.returncode != 0
     assert "BEARER_ROW_MAX_AGE_SECONDS must be between 0 and 1" in result.stderr
+
+
+def test_a_remembered_token_fails_once_its_key_leaves_the_ring(client, generic_token, settings):
+    assert client.get(ME, headers=bearer(generic_token)).status_code == 200  # verified and remembered
+
+    settings.JWT_KEY_ID, settings.JWT_SIGNING_KEY = "2", "n" * 64  # the old key is retired without grace
+
+    assert client.get(ME, headers=bearer(generic_token)).status_code == 401
+
+
+def test_a_forged_token_is_never_remembered(client, generic_token):
+    header, payload, signature = generic_token.split(".")
+    forged = f"{header}.{payload}.{signature[:-4]}AAAA"
+
+    assert client.get(ME, headers=bearer(forged)).status_code == 401
+    assert client.get(ME, headers=bearer(forged)).status_code == 401
+    assert forged not in token_cache._claims
