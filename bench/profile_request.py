@@ -84,12 +84,52 @@ def call(app, path: str, token: str) -> int:
     return int(status[0].split()[0])
 
 
+def layers(token: str, n: int) -> None:
+    """CPU per call of the pieces of an authenticated ListUsers(50), each measured on its own."""
+    from django.http import QueryDict
+    from rest_framework.renderers import JSONRenderer
+
+    from apps.accounts.selectors import user_api_page
+    from apps.oauth import token_cache
+    from apps.oauth.models import AccessToken
+    from apps.oauth.tokens import decode_access_token
+    from apps.users_api.serializers import UserListQuerySerializer, user_representations
+
+    claims = decode_access_token(token)
+    company = token_cache.access_token_row(claims.jti).company
+    rows, _ = user_api_page(company=company, offset=0, limit=50)
+    body = {"data": user_representations(rows)}
+    query = QueryDict("pageSize=50")
+
+    def row_uncached():  # the query access_token_row makes when its memory has no fresh row
+        AccessToken.objects.select_related("client", "company", "user").get(jti=claims.jti)
+
+    pieces = {
+        "JWT verify (PyJWT, uncached)": lambda: decode_access_token(token),
+        "JWT verify (remembered text)": lambda: token_cache.verified_claims(token),
+        "token row query (uncached)": row_uncached,
+        "token row (remembered)": lambda: token_cache.access_token_row(claims.jti),
+        "query parameters (DRF serializer)": lambda: UserListQuerySerializer.from_query(query).validated_data,
+        "page of 50 users (1 query)": lambda: user_api_page(company=company, offset=0, limit=50),
+        "representations of 50 users": lambda: user_representations(rows),
+        "JSON rendering": lambda: JSONRenderer().render(body),
+    }
+    for name, piece in pieces.items():
+        for _ in range(20):
+            piece()
+        c0 = time.process_time()
+        for _ in range(n):
+            piece()
+        print(f"  {name:40s} {(time.process_time() - c0) / n * 1e6:7.0f} us CPU")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=1000)
     ap.add_argument("--profile", action="store_true", help="cProfile the first path")
     ap.add_argument("--top", type=int, default=35)
     ap.add_argument("--sort", default="cumulative", help="cProfile sort key: cumulative, tottime, ...")
+    ap.add_argument("--layers", action="store_true", help="CPU of each layer of an authenticated ListUsers")
     ap.add_argument("paths", nargs="+")
     args = ap.parse_args()
 
@@ -123,6 +163,8 @@ def main() -> None:
         print(f"{path:40s} {wall:7.0f} us wall {cpu:7.0f} us CPU per request  {len(queries):2d} queries")
         for sql in queries:
             print(f"    {sql[:150]}")
+    if args.layers:
+        layers(token, args.requests)
     if args.profile:
         profiler = cProfile.Profile()
         profiler.enable()

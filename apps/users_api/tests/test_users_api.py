@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from apps.accounts.models import ApplicationUser
+from apps.accounts.selectors import _user_page_sql
 from apps.audit.models import AuditEvent
 from apps.oauth.services import access_token_issue
 from tests.factories import GroupFactory, UserFactory
@@ -586,8 +587,6 @@ def test_a_fresh_token_for_a_deleted_user_cannot_be_minted_from_old_rows(client,
 
 
 def test_list_users_reuses_its_sql_but_never_its_rows(client, generic_token, company):
-    from apps.accounts.selectors import _user_page_sql
-
     UserFactory(company=company, email="first@acme.example")
     first = client.get("/api/Users/ListUsers", headers=bearer(generic_token)).json()
     hits = _user_page_sql.cache_info().hits
