@@ -136,7 +136,8 @@ def user_api_page(
     sql, params, names = _user_page_sql(connection.vendor, company.pk, search, role, active, offset, limit)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = [_user_row(dict(zip(names, values, strict=True))) for values in cursor.fetchall()]
+        sqlite = connection.vendor == "sqlite"
+        rows = [_user_row(dict(zip(names, values, strict=True)), sqlite=sqlite) for values in cursor.fetchall()]
     if rows:
         total = rows[0].pop("page_total")
         for row in rows[1:]:
@@ -157,12 +158,12 @@ def _user_page_sql(
     return sql, tuple(params), (*USER_ROW_FIELDS, "page_total")
 
 
-def _user_row(row: dict) -> dict:
+def _user_row(row: dict, *, sqlite: bool) -> dict:
     """The conversions the ORM would make: the groups' JSON text; on SQLite also booleans (0/1) and datetimes
     (text or naive). PostgreSQL's driver already returns booleans and aware datetimes."""
     groups = row["group_summaries"]
     row["group_summaries"] = [] if groups == "[]" else json.loads(groups) if isinstance(groups, str) else groups
-    if connection.vendor == "sqlite":
+    if sqlite:
         for field in ("is_active", *ROLE_FIELDS.values()):
             row[field] = bool(row[field])
         created = row["created"]

@@ -4,12 +4,15 @@
 from datetime import timedelta
 
 import pytest
+from django.http import QueryDict
 from django.utils import timezone
+from rest_framework.exceptions import ValidationError
 
 from apps.accounts.models import ApplicationUser
 from apps.accounts.selectors import _user_page_sql
 from apps.audit.models import AuditEvent
 from apps.oauth.services import access_token_issue
+from apps.users_api.serializers import UserListQuerySerializer, _validated_query
 from tests.factories import GroupFactory, UserFactory
 from tests.helpers import bearer
 
@@ -598,3 +601,15 @@ def test_list_users_reuses_its_sql_but_never_its_rows(client, generic_token, com
     assert [u["email"] for u in first["data"]] == ["first@acme.example"]
     assert [u["email"] for u in second["data"]] == ["first@acme.example", "second@acme.example"]
     assert second["totalCount"] == 2
+
+
+def test_query_parameters_are_remembered_when_valid_and_refused_every_time_when_not():
+    first = UserListQuerySerializer.validated_query(QueryDict("pageSize=7&role=admin"))
+    hits = _validated_query.cache_info().hits
+    again = UserListQuerySerializer.validated_query(QueryDict("pageSize=7&role=admin"))
+
+    assert first == again == {"page": 1, "pageSize": 7, "role": "admin"}
+    assert _validated_query.cache_info().hits == hits + 1
+    for bad in ("pageSize=0", "pageSize=0", "page=1&page=2", "page=1&page=2", "unknown=1"):
+        with pytest.raises(ValidationError):
+            UserListQuerySerializer.validated_query(QueryDict(bad))
