@@ -27,6 +27,7 @@ from apps.audit.export import csv_filename, csv_stream
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_export_record, public_id_field
 from apps.companies.admin import (
+    COMPACT_LIST_CSS,
     CompanyScopedAdminMixin,
     admin_actor,
     is_company_owned,
@@ -230,7 +231,7 @@ class AuditEventAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
     readonly_fields = fields
 
     class Media:
-        css = {"all": ["audit/logs.css"]}
+        css = {"all": [*COMPACT_LIST_CSS["all"], "audit/logs.css"]}
 
     def has_add_permission(self, request) -> bool:
         return False
