@@ -62,6 +62,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "apps.core.middleware.TraceIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Early, so that every response carries the policy, the health check's early answer included.
+    "csp.middleware.CSPMiddleware",
     # Before CommonMiddleware's host validation: the container's health check calls 127.0.0.1 (see its docstring).
     "apps.core.middleware.HealthzMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -71,7 +73,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
     # Last: turns a lockout noticed during the login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]

@@ -111,7 +111,6 @@ class APIUserAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "client_id",
-        "redirect_uri_summary",
         "grant_lines",
         "is_active",
         "created_on",
