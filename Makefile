@@ -12,6 +12,7 @@ PORT ?= 8000
 
 help:
 	@echo "make run    - set up .venv, migrate, seed demo data, serve http://$(HOST):$(PORT) (SQLite by default)"
+	@echo "             with the development engine of the demo agent on http://127.0.0.1:8765/v1"
 	@echo "make test   - ruff + the whole pytest suite (SQLite by default; PostgreSQL when DATABASE_URL says so)"
 	@echo "make lint   - ruff check and format check only"
 
@@ -28,8 +29,12 @@ venv: $(STAMP)
 migrate: $(STAMP)
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
 
+# The development engine (manage.py run_demo_llm, http://127.0.0.1:8765/v1, which the demo agent uses) runs in the
+# background while the server runs, and is stopped with it.
 run: migrate
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
+	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py run_demo_llm --port 8765 & demo_llm=$$!; \
+	trap 'kill $$demo_llm 2>/dev/null; wait $$demo_llm 2>/dev/null' EXIT; \
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 lint: $(STAMP)

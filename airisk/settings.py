@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "apps.documents",
     "apps.oauth",
     "apps.users_api",
+    "apps.agents",
     "apps.demo",
 ]
 
@@ -148,9 +149,12 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-# Uploaded files (documents of agents and conversations) go to the default storage under MEDIA_ROOT. They are
-# never served from MEDIA_URL: the apps that own them read them back through their own scoped views.
+# Uploaded files (documents of agents and conversations, agent images, company logos) go to the default storage
+# under MEDIA_ROOT. They are never served from MEDIA_URL: the apps that own them read them back through their own
+# scoped views.
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# The largest agent file an admin may upload, in bytes.
+AGENT_FILE_MAX_BYTES = env.int("AGENT_FILE_MAX_BYTES", default=20 * 1024 * 1024)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -368,3 +372,21 @@ if TRUSTED_PROXY_COUNT < 0:
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
 if AUDIT_RETENTION_DAYS < 1:
     raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be a positive number of days.")
+
+# Encryption of secrets at rest (provider API keys): comma-separated Fernet keys, the first encrypts, all decrypt.
+# Rotation: put a new key first, run `manage.py rotate_encryption_key`, then drop the old key.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+if not FIELD_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS is not set. Set it to one or more comma-separated Fernet keys (generate one with "
+            "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'), "
+            "or DEBUG=true for local development."
+        )
+    from apps.core.encryption import derived_key
+
+    FIELD_ENCRYPTION_KEYS = [derived_key(SECRET_KEY)]
+else:
+    from apps.core.encryption import parse_keys
+
+    parse_keys(FIELD_ENCRYPTION_KEYS)  # fail fast on a malformed key, naming its position but never its value

@@ -6,6 +6,8 @@ os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+# A fixed test key (a Fernet key derived from the test SECRET_KEY): DEBUG is off here, so one must be set.
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "1bf5_wy78UQwSrZixH83vLwSlRB5MOrAb3ph940V-kQ=")
 
 from airisk.settings import *  # noqa: F403
 

@@ -3,6 +3,7 @@
 import factory
 
 from apps.accounts.models import ApplicationUser, Group
+from apps.agents.models import Agent, AgentTemplate
 from apps.companies.models import Company
 from apps.oauth import crypto
 from apps.oauth.models import APIUser
@@ -64,3 +65,27 @@ class APIUserFactory(factory.django.DjangoModelFactory):
         client = super()._create(model_class, *args, **kwargs)
         client.plain_secret = plain_secret
         return client
+
+
+class AgentFactory(factory.django.DjangoModelFactory):
+    """An OpenAI agent with a key of its own (point ``base_url`` at a fake server to talk to it)."""
+
+    class Meta:
+        model = Agent
+
+    company = factory.SubFactory(CompanyFactory)
+    name = factory.Sequence(lambda n: f"Agent {n}")
+    engine = "openai"
+    model = "gpt-4o-mini"
+    api_key = "sk-factory-key-0123456789abcdef"
+    instructions = "You are a careful assistant."
+
+
+class AgentTemplateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AgentTemplate
+
+    name = factory.Sequence(lambda n: f"Template {n}")
+    engine = "openai"
+    model = "gpt-4o-mini"
+    instructions = "You help with policies."

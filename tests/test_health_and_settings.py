@@ -15,6 +15,7 @@ PRODUCTION_ENV = {
     "JWT_SIGNING_KEY": "j" * 20 + "-production-like-signing-key-0123456789",
     "OAUTH_HMAC_KEY": "h" * 20 + "-production-like-hmac-key-0123456789",
     "CACHE_URL": "redis://127.0.0.1:6379/9",
+    "FIELD_ENCRYPTION_KEYS": "uoXNcUgpuI_1-uWxhE5TxbVJ2xSb9_eVU4y1hRXMLhA=",
     "DJANGO_SETTINGS_MODULE": "airisk.settings",
 }
 

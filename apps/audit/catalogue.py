@@ -77,6 +77,50 @@ ACTIONS: dict[str, ActionText] = {
     "group.deleted": ActionText("Group deleted", "{actor} deleted the group {target}[ ({members} members)]"),
     "group.member_added": ActionText("Group member added", "{actor} added {user} to the group {target}"),
     "group.member_removed": ActionText("Group member removed", "{actor} removed {user} from the group {target}"),
+    # AI agents, their grants and the company's agent settings
+    "agent.created": ActionText("Agent added", "{actor} added the agent {target}[ on {engine}][ (model {model})]"),
+    "agent.updated": ActionText("Agent changed", "{actor} changed the agent {target}[: {changed}]"),
+    "agent.deleted": ActionText("Agent deleted", "{actor} deleted the agent {target} (its history is kept)"),
+    "agent.connection_checked": ActionText(
+        "Agent connection tested",
+        "{actor} tested the connection of the agent {target}[: {latency_ms} ms, {input_tokens} tokens in, "
+        "{output_tokens} out][: failed ({error})]",
+    ),
+    "agent.file_added": ActionText("Agent file added", "{actor} added the file {file} to the agent {target}"),
+    "agent.file_deleted": ActionText("Agent file deleted", "{actor} deleted the file {file} of the agent {target}"),
+    "agent.granted_to_group": ActionText(
+        "Agent granted to a group", "{actor} let the group {group} use the agent {target}"
+    ),
+    "agent.revoked_from_group": ActionText(
+        "Agent taken from a group", "{actor} took the agent {target} away from the group {group}"
+    ),
+    "agent.granted_to_user": ActionText("Agent granted to a user", "{actor} let {user} use the agent {target}"),
+    "agent.revoked_from_user": ActionText(
+        "Agent taken from a user", "{actor} took the agent {target} away from {user}"
+    ),
+    "user.default_agent_set": ActionText("Default agent set", "{actor} made {target} the default agent of {user}"),
+    "user.default_agent_removed": ActionText("Default agent removed", "{actor} removed the default agent of {target}"),
+    "company.profile_updated": ActionText(
+        "Company information changed", "{actor} changed the general information of {target}[: {changed}]"
+    ),
+    "company.default_agent_set": ActionText(
+        "Company default agent set", "{actor} set the default agent of {target} to {agent}"
+    ),
+    "company.provider_settings_set": ActionText(
+        "Provider settings changed", "{actor} changed the {engine} provider settings of {target}[: {changed}]"
+    ),
+    "company.provider_settings_deleted": ActionText(
+        "Provider settings deleted", "{actor} deleted the {engine} provider settings of {target}"
+    ),
+    "agent_template.created": ActionText("Default agent added", "{actor} added the default agent {target}"),
+    "agent_template.updated": ActionText(
+        "Default agent changed", "{actor} changed the default agent {target}[: {changed}]"
+    ),
+    "agent_template.deleted": ActionText("Default agent deleted", "{actor} deleted the default agent {target}"),
+    "agent_template.published": ActionText(
+        "Default agent published",
+        "{actor} published the default agent {target} to every company[ ({copies} new copies)]",
+    ),
     # API clients and OAuth2
     "client.created": ActionText(
         "API client registered", "{actor} registered the API client {target}[ with the grants {grants}]"

@@ -6,7 +6,7 @@ from django.utils.text import slugify
 
 from apps.audit.services import Actor, audit_event_record
 from apps.companies.models import Company
-from apps.companies.signals import changed_count, company_deactivated
+from apps.companies.signals import changed_count, company_created, company_deactivated
 
 
 @transaction.atomic
@@ -19,6 +19,53 @@ def company_create(*, name: str, slug: str | None = None, actor: Actor) -> Compa
     company.full_clean()
     company.save()
     audit_event_record(action="company.created", company=company, actor=actor, target=company)
+    company_created.send(Company, company=company, actor=actor)
+    return company
+
+
+_UNSET = object()
+
+
+@transaction.atomic
+def company_update_profile(
+    *,
+    company: Company,
+    actor: Actor,
+    name: str | None = None,
+    contact_email: str | None = None,
+    time_zone: str | None = None,
+    logo=_UNSET,
+) -> Company:
+    """Change the General Information of a company. ``logo``: an uploaded file, or None/False to remove it."""
+    changed = []
+    if name is not None:
+        before = company.name
+        company_rename(company=company, name=name, actor=actor)
+        if company.name != before:
+            changed.append("name")
+    for field, value in (("contact_email", contact_email), ("time_zone", time_zone)):
+        if value is not None and value.strip() != getattr(company, field):
+            setattr(company, field, value.strip())
+            changed.append(field)
+    old_logo = company.logo.name if company.logo else ""
+    if logo is not _UNSET:
+        if logo:
+            company.logo = logo
+            changed.append("logo")
+        elif old_logo:
+            company.logo = ""
+            changed.append("logo")
+    other = [field for field in changed if field != "name"]
+    if other:
+        company.full_clean()
+        company.save(update_fields=other)
+        if "logo" in other and old_logo and old_logo != company.logo.name:
+            # The old file goes once the row no longer points at it.
+            storage, name_ = company.logo.storage, old_logo
+            transaction.on_commit(lambda: storage.delete(name_))
+        audit_event_record(
+            action="company.profile_updated", company=company, actor=actor, target=company, detail={"changed": other}
+        )
     return company
 
 

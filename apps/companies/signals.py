@@ -10,6 +10,10 @@ from django.dispatch import Signal
 # Sent with company=, actor= after a company is deactivated.
 company_deactivated = Signal()
 
+# Sent with company=, actor= after a company is created, inside the same transaction (agents publishes the
+# server's default agents into it).
+company_created = Signal()
+
 
 def changed_count(responses: list[tuple[object, object]]) -> int:
     """The sum of the receivers' integer answers (objects each one changed)."""

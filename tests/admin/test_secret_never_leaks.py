@@ -99,3 +99,86 @@ def test_client_secret_is_only_on_its_one_time_page(company_admin_client, server
         assert not any(secret in repr(row) for row in LogEntry.objects.values())
         assert not any(secret in session.get_decoded().__repr__() for session in Session.objects.all())
         assert not any(secret in repr(row) for row in Session.objects.values())
+
+
+def test_provider_keys_are_never_shown_logged_or_recorded(company_admin_client, server_admin_client, company, caplog):
+    """A provider key typed into the agent form or the company's provider settings goes into the database
+    encrypted and comes out nowhere: not on any page (only "•••• last 4"), not in a rejected form, not in a
+    Test connection error (even when the provider quotes the key), not in logs, SQL, audit events or sessions."""
+    from apps.agents.models import Agent, ProviderCredential
+    from apps.engines.fakes import FakeEngineServer, Script
+
+    agent_key = "sk-agent-typed-key-0123456789abcdef-AAAA"
+    company_key = "sk-company-typed-key-0123456789abcd-BBBB"
+    aws_secret = "aws/secret/typed/0123456789abcdefghij-CCCC"
+    caplog.set_level(logging.DEBUG)
+    connection.force_debug_cursor = True
+    logging.getLogger("django.db.backends").setLevel(logging.DEBUG)
+    browser = RecordingBrowser(company_admin_client)
+    server_view = RecordingBrowser(server_admin_client)
+    fake = FakeEngineServer("openai", script=Script(status=401, error_message="Incorrect API key provided: {key}"))
+    fake.start()
+    try:
+        form = {
+            "name": "Leak check agent",
+            "engine": "openai",
+            "openai_model": "gpt-4o-mini",
+            "openai_base_url": fake.base_url,
+            "max_messages": "20",
+            "temperature": "0.7",
+            "is_active": "on",
+            "files-TOTAL_FORMS": "0",
+            "files-INITIAL_FORMS": "0",
+        }
+        # a rejected form first (the key must not be echoed back), then the accepted one
+        browser.post(add_url("agents_agent"), {**form, "openai_api_key": agent_key, "temperature": "7"})
+        browser.post(add_url("agents_agent"), {**form, "openai_api_key": agent_key})
+        agent = Agent.objects.get(name="Leak check agent")
+        browser.post(
+            add_url("agents_providercredential"),
+            {"engine": "openai", "openai_api_key": company_key, "openai_organization": "org-leak"},
+        )
+        browser.post(
+            add_url("agents_providercredential"),
+            {
+                "engine": "bedrock",
+                "bedrock_region": "us-east-1",
+                "bedrock_access_key_id": "AKIALEAKCHECK",
+                "bedrock_secret_access_key": aws_secret,
+            },
+        )
+        # the provider answers 401 quoting the key it received
+        browser.post(reverse("admin:agents_agent_test_connection", args=[agent.pk]))
+        browser.post(change_url("agents_agent", agent.pk), {**form, "name": "Leak check agent 2", "openai_api_key": ""})
+        for url in (
+            changelist("agents_agent"),
+            change_url("agents_agent", agent.pk),
+            history_url("agents_agent", agent.pk),
+            changelist("agents_providercredential"),
+            *(change_url("agents_providercredential", c.pk) for c in ProviderCredential.objects.all()),
+            changelist("audit_auditevent"),
+            reverse("admin:index"),
+        ):
+            browser.get(url)
+            server_view.get(url)
+        for entry in AuditEvent.objects.filter(company=company):
+            browser.get(change_url("audit_auditevent", entry.pk))
+    finally:
+        fake.stop()
+        connection.force_debug_cursor = False
+
+    # the key reached the provider (so the test connection really used it) and was stored
+    assert any(r.headers.get("authorization") == f"Bearer {agent_key}" for r in fake.requests)
+    assert Agent.objects.get(pk=agent.pk).api_key == agent_key
+    assert "Incorrect API key provided" in "".join(html for _, html in browser.pages)
+    assert "•••• AAAA" in "".join(html for _, html in browser.pages)
+    assert len(browser.pages) > 15
+    log_text = "\n".join(record.getMessage() + repr(record.args) for record in caplog.records)
+    assert "INSERT INTO" in log_text
+    for secret in (agent_key, company_key, aws_secret):
+        assert pages_containing(browser, secret) == []
+        assert pages_containing(server_view, secret) == []
+        assert secret not in log_text
+        assert not any(secret in repr(row) for row in AuditEvent.objects.values())
+        assert not any(secret in repr(row) for row in LogEntry.objects.values())
+        assert not any(secret in repr(session.get_decoded()) for session in Session.objects.all())

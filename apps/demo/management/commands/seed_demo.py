@@ -7,6 +7,14 @@ from django.db import transaction
 
 from apps.accounts.models import ApplicationUser, Group
 from apps.accounts.services import group_add_member, group_create, user_create
+from apps.agents.models import Agent, AgentTemplate
+from apps.agents.services import (
+    agent_create,
+    agent_grant_group,
+    agent_template_create,
+    company_profile_update,
+    user_set_default_agent,
+)
 from apps.audit.services import Actor
 from apps.companies.models import Company
 from apps.companies.services import company_create
@@ -22,6 +30,11 @@ DEMO_GROUP = "Everyone"
 DEMO_CLIENT = "Demo integration"
 DEMO_REDIRECT_URI = "http://localhost/callback"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+# The development engine that `make run` starts in the background (manage.py run_demo_llm): OpenAI wire format on
+# loopback, answers composed from the prompt. It is not a language model; it lets the demo agent answer offline.
+DEMO_ENGINE_URL = "http://127.0.0.1:8765/v1"
+DEMO_AGENT = "Demo assistant"
+DEMO_TEMPLATE = "Policy helper"
 
 
 class Command(AIRiskCommand):
@@ -58,6 +71,17 @@ class Command(AIRiskCommand):
         )
         for user in users.values():
             group_add_member(group=group, user=user, actor=actor)
+        agent = self.demo_agent(company, group, users.values(), actor)
+        template = AgentTemplate.objects.filter(name=DEMO_TEMPLATE).first() or agent_template_create(
+            actor=actor,
+            name=DEMO_TEMPLATE,
+            engine="openai",
+            model="gpt-4o-mini",
+            description="Answers questions about the company's policies, quoting them.",
+            instructions="Answer from the company's policies. Quote the passage you rely on; say so when none applies.",
+            greeting="Ask me about a policy.",
+            suggested_prompts="What does the travel policy say about trains?\nWho approves a new AI tool?",
+        )
         client, secret = APIUser.objects.for_company(company).filter(name=DEMO_CLIENT).first(), None
         if client is None:
             client, secret = api_client_create(
@@ -72,7 +96,9 @@ class Command(AIRiskCommand):
         line = (
             f"Demo company '{company.slug}' is ready. Log in at {base_url}/admin/ as "
             f"{DEMO_ADMIN[0]} with password {DEMO_PASSWORD} (plain user: {DEMO_USER[0]}, same password). "
-            f"Demo API client: client_id {client.client_id}, redirect URI {DEMO_REDIRECT_URI}, {client_line}."
+            f"Demo API client: client_id {client.client_id}, redirect URI {DEMO_REDIRECT_URI}, {client_line}. "
+            f"Demo agent {agent.name!r} (id {agent.public_id}) on the development engine {DEMO_ENGINE_URL} "
+            f"(check it: manage.py check_agent {agent.public_id})."
         )
         return line, {
             "company": company.slug,
@@ -84,4 +110,31 @@ class Command(AIRiskCommand):
             "client_id": client.client_id,
             "client_secret": secret,
             "redirect_uri": DEMO_REDIRECT_URI,
+            "agent": agent.public_id,
+            "template": template.name,
         }
+
+    def demo_agent(self, company, group, users, actor) -> Agent:
+        """The demo agent on the development engine, granted to the demo group, everyone's default."""
+        agent = Agent.objects.for_company(company).alive().filter(name=DEMO_AGENT).first()
+        if agent is None:
+            agent = agent_create(
+                company=company,
+                actor=actor,
+                name=DEMO_AGENT,
+                engine="llama",
+                base_url=DEMO_ENGINE_URL,
+                model="demo",
+                description="Answers offline through the development engine (manage.py run_demo_llm).",
+                instructions="You are AIRisk's demo assistant. Answer briefly and say that you are a demo.",
+                greeting="Hello! I am the demo assistant.",
+                greeting_description="I answer without any external account: try one of the prompts below.",
+                suggested_prompts="What can AIRisk govern?\nSummarise our AI usage policy.\nHow are prompts scanned?",
+                input_price_per_million=0,
+                output_price_per_million=0,
+            )
+        agent_grant_group(company=company, agent=agent, group=group, actor=actor)
+        for user in users:
+            user_set_default_agent(company=company, user=user, agent=agent, actor=actor)
+        company_profile_update(company=company, actor=actor, default_agent=agent)
+        return agent
