@@ -95,6 +95,7 @@ class Message(CompanyOwnedModel):
     error_kind = models.CharField(max_length=40, blank=True)
     error_message = models.TextField(blank=True)
     citations = models.JSONField(default=list, blank=True)
+    attachments = models.JSONField(default=list, blank=True, help_text="Files this message added: id and name.")
     run_id = models.CharField(max_length=40, blank=True)
     created = models.DateTimeField(default=timezone.now, editable=False)
 
