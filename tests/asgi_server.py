@@ -16,7 +16,9 @@ class LiveAsgiServer:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(app_path, log_level="warning", lifespan="off", timeout_graceful_shutdown=2)
+        config = uvicorn.Config(
+            app_path, log_level="warning", lifespan="off", proxy_headers=False, timeout_graceful_shutdown=2
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
