@@ -273,7 +273,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Users+Groups API: published path spellings, strict bodies, the OAuth2 endpoints (see apps/core/openapi.py).
     "PREPROCESSING_HOOKS": ["apps.core.openapi.preprocess_published_paths"],
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "apps.core.openapi.postprocess_schema"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.core.openapi.postprocess_schema",
+        "apps.chat.api.schema.add_stream_endpoints",
+    ],
     "SCHEMA_PATH_PREFIX": r"/api/",
     "SORT_OPERATIONS": False,
     # validatorUrl: null keeps Swagger UI from calling validator.swagger.io (the docs work on a closed network).

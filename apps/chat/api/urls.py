@@ -5,21 +5,26 @@ from apps.core import openapi  # noqa: F401  (registers the bearer scheme with d
 from apps.core.routing import ci_path
 
 conversations = views.GetConversationsView.as_view()
+undocumented = views.GetConversationsUndocumentedView.as_view()
 
 urlpatterns = [
     ci_path("api/Chat/ListAgents", views.ListAgentsView.as_view(), name="chat-list-agents"),
     ci_path("api/Chat/CreateConversation", views.CreateConversationView.as_view(), name="chat-create-conversation"),
     ci_path("api/Chat/GetConversations", conversations, name="chat-conversations"),
-    ci_path("api/Chat/GetConversations/<agentid>", conversations, name="chat-conversations-agent"),
-    ci_path("api/Chat/GetConversations/<agentid>/<results>/<skip>", conversations, name="chat-conversations-page"),
-    ci_path("api/Chat/GetConversations/<agentid>/<results>/<skip>/", conversations),
+    ci_path(
+        "api/Chat/GetConversations/<agentid>",
+        views.GetConversationsByAgentView.as_view(),
+        name="chat-conversations-agent",
+    ),
+    ci_path("api/Chat/GetConversations/<agentid>/<results>/<skip>", undocumented, name="chat-conversations-page"),
+    ci_path("api/Chat/GetConversations/<agentid>/<results>/<skip>/", undocumented),
     ci_path(
         "api/Chat/GetConversations/<agentid>/<results>/<skip>/<metadatasearch>",
-        conversations,
+        views.GetConversationsPageView.as_view(),
         name="chat-conversations-search",
     ),
     # The OAuth2 page's example: "only accessible by users, thus requiring a user token".
-    ci_path("api/GetConversations", conversations, name="conversations-short"),
+    ci_path("api/GetConversations", views.GetConversationsShortView.as_view(), name="conversations-short"),
     ci_path(
         "api/Chat/GetConversation/<conversation_id>", views.GetConversationView.as_view(), name="chat-conversation"
     ),
@@ -30,7 +35,7 @@ urlpatterns = [
     ),
     ci_path("api/Chat/AskAgent", stream.ask_agent, name="chat-ask-agent"),
     ci_path("api/Chat/ChatWithAgent", stream.chat_with_agent, name="chat-with-agent"),
-    ci_path("api/Chat/CancelAnswer", views.CancelAnswerView.as_view(), name="chat-cancel-query"),
+    ci_path("api/Chat/CancelAnswer", views.CancelAnswerQueryView.as_view(), name="chat-cancel-query"),
     ci_path("api/Chat/CancelAnswer/<message_id>", views.CancelAnswerView.as_view(), name="chat-cancel"),
     ci_path("api/Chat/SubmitFeedback", views.SubmitFeedbackView.as_view(), name="chat-feedback"),
     ci_path(

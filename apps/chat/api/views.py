@@ -187,7 +187,12 @@ class GetConversationView(ChatView):
         return Response(shapes.conversation_shape(conversation, messages=messages, run_id=run_id))
 
 
-@extend_schema(tags=[TAG], summary="Delete Conversation (hide it from the history; the record is kept)", request=None)
+@extend_schema(
+    tags=[TAG],
+    summary="Delete Conversation (hide it from the history; the record is kept)",
+    request=None,
+    responses={200: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
+)
 class DeleteConversationView(ChatView):
     def delete(self, request: Request, conversation_id: str) -> Response:
         services.conversation_hide(
@@ -195,7 +200,9 @@ class DeleteConversationView(ChatView):
         )
         return Response({})
 
-    post = delete
+    @extend_schema(exclude=True)
+    def post(self, request: Request, conversation_id: str) -> Response:
+        return self.delete(request, conversation_id)
 
 
 @extend_schema(
@@ -326,3 +333,35 @@ class CancelAnswerView(ChatView):
         if not cancelled:
             raise Http404("No answer of yours with this id is in progress.")
         return Response({"cancelled": True, "messageId": message_id})
+
+
+# The other published spellings of GetConversations, each its own operation in the schema.
+def _spelling(operation_id: str, summary: str) -> type[GetConversationsView]:
+    class Spelling(GetConversationsView):
+        @extend_schema(
+            tags=[TAG],
+            operation_id=operation_id,
+            summary=summary,
+            parameters=PAGING_PARAMETERS[:-1] if operation_id != "GetConversations" else PAGING_PARAMETERS,
+            responses={200: OpenApiTypes.OBJECT},
+        )
+        def get(self, request: Request, **kwargs) -> Response:
+            return super().get(request, **kwargs)
+
+    Spelling.__name__ = Spelling.__qualname__ = f"{operation_id.replace('_', '')}View"
+    return Spelling
+
+
+GetConversationsByAgentView = _spelling("Chat_GetConversationsByAgent", "Get Conversations of one agent")
+GetConversationsPageView = _spelling("Chat_GetConversationsPage", "Get Conversations: a page with a metadata search")
+GetConversationsShortView = _spelling("GetConversations", "Get Conversations (the OAuth2 page's spelling)")
+
+
+@extend_schema(exclude=True)
+class GetConversationsUndocumentedView(GetConversationsView):
+    """The page spelling with an empty or missing metadata search (``/{agentid}/{results}/{skip}[/]``)."""
+
+
+@extend_schema(exclude=True)
+class CancelAnswerQueryView(CancelAnswerView):
+    """``POST /api/Chat/CancelAnswer?messageId=…``."""

@@ -201,3 +201,18 @@ def test_delete_conversation_hides_it_and_keeps_the_record(api, conversation):
 
 def test_cancel_of_an_answer_not_in_progress_is_404(api):
     assert api.post("/api/Chat/CancelAnswer/not-an-answer").status_code == 404
+
+
+def test_openapi_describes_the_chat_api_and_the_event_stream(client):
+    schema = client.get("/api/schema", headers={"Accept": "application/json"}).json()
+
+    ask = schema["paths"]["/api/Chat/AskAgent"]["post"]
+    assert "text/event-stream" in ask["responses"]["200"]["content"]
+    assert "thread.message.delta" in ask["responses"]["200"]["content"]["text/event-stream"]["schema"]["description"]
+    for path in (
+        "/api/Chat/ListAgents",
+        "/api/Chat/GetConversations",
+        "/api/GetConversations",
+        "/api/Chat/ChatWithAgent",
+    ):
+        assert path in schema["paths"]
