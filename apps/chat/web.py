@@ -216,7 +216,11 @@ def conversations(request: HttpRequest) -> HttpResponse:
         query = request.GET.urlencode()
         return redirect(f"{reverse('chat:index')}{'?' + query if query else ''}")
     current_id = request.GET.get("current", "")
-    current = Conversation.objects.filter(public_id=current_id).first() if current_id else None
+    current = (
+        Conversation.objects.filter(company=request.user.company, user=request.user, public_id=current_id).first()
+        if current_id
+        else None
+    )
     return render(request, "chat/_conversation_list.html", _sidebar(request, current=current))
 
 
