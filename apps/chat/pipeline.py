@@ -254,12 +254,11 @@ def rate_limit_hit(user_pk: int) -> int | None:
     now = time.time()
     slot = int(now // window)
     key = f"chat:rate:{user_pk}:{slot}"
-    cache.add(key, 0, timeout=window + 1)
     try:
+        count = cache.incr(key)  # one round trip when the window's counter exists
+    except ValueError:
+        cache.add(key, 0, timeout=window + 1)
         count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window + 1)
-        count = 1
     if count > allowed:
         return max(1, int((slot + 1) * window - now) + 1)
     return None
@@ -335,24 +334,20 @@ def _prepare(inp: PromptInput, handle: AnswerHandle) -> Prepared:
     run_id = f"run_{uuid.uuid4().hex[:24]}"
     now = timezone.now()
     if inp.conversation is not None:
-        Message.objects.create(
-            company=inp.company,
-            conversation=inp.conversation,
-            public_id=handle.user_message_id,
-            message_type=MessageType.USER,
-            text=inp.text,
-            created=now,
-        )
-        Message.objects.create(
-            company=inp.company,
-            conversation=inp.conversation,
-            public_id=handle.message_id,
-            message_type=MessageType.AI,
-            status=MessageStatus.IN_PROGRESS,
-            input_price_per_million=input_price,
-            output_price_per_million=output_price,
-            run_id=run_id,
-            created=now,
+        common = {"company": inp.company, "conversation": inp.conversation, "created": now}
+        Message.objects.bulk_create(
+            [
+                Message(public_id=handle.user_message_id, message_type=MessageType.USER, text=inp.text, **common),
+                Message(
+                    public_id=handle.message_id,
+                    message_type=MessageType.AI,
+                    status=MessageStatus.IN_PROGRESS,
+                    input_price_per_million=input_price,
+                    output_price_per_million=output_price,
+                    run_id=run_id,
+                    **common,
+                ),
+            ]
         )
         Conversation.objects.filter(pk=inp.conversation.pk).update(last_updated=now)
     return Prepared(
