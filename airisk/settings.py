@@ -416,3 +416,7 @@ CHAT_CONTEXT_PASSAGES = env.int("CHAT_CONTEXT_PASSAGES", default=8)
 CHAT_ANSWER_MAX_SECONDS = env.int("CHAT_ANSWER_MAX_SECONDS", default=600)
 CHAT_CANCEL_POLL_SECONDS = env.float("CHAT_CANCEL_POLL_SECONDS", default=0.5)
 CHAT_PING_SECONDS = env.float("CHAT_PING_SECONDS", default=15.0)
+# Threads per server process for the chat's database work (keep below DB_POOL_MAX_SIZE).
+CHAT_DB_THREADS = env.int("CHAT_DB_THREADS", default=16)
+# Simultaneous upstream connections to LLM providers per server process (one per answer being streamed).
+ENGINE_MAX_CONNECTIONS = env.int("ENGINE_MAX_CONNECTIONS", default=1000)
