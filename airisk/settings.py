@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "apps.oauth",
     "apps.users_api",
     "apps.agents",
+    "apps.scanners",
     "apps.demo",
 ]
 
