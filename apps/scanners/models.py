@@ -20,7 +20,7 @@ SCANNER_CHOICES = [(name, name) for name in SCANNER_NAMES]
 
 
 class ScannerDefault(CompanyOwnedModel):
-    """Admin › Agent Scanner Defaults: one row per company and scanner, once an admin saved it."""
+    """Admin > Agent Scanner Defaults: one row per company and scanner, once an admin saved it."""
 
     scanner = models.CharField(max_length=32, choices=SCANNER_CHOICES)
     enabled = models.BooleanField(default=True)

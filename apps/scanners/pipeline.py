@@ -33,7 +33,7 @@ _STRENGTH = {"allow": 0, "flag": 1, "redact": 2, "block": 3}
 # A streamed answer is judged sentence by sentence; a run-on answer without punctuation is cut at a space
 # once this many characters are pending, so a violation is never held back for long.
 SEGMENT_MAX_CHARS = 400
-_SENTENCE_END = re.compile(r"[.!?。！？](?=\s)|\n")
+_SENTENCE_END = re.compile(r"[.!?\u3002\uff01\uff1f](?=\s)|\n")
 
 
 @dataclass

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from apps.scanners.detectors import file_type, geo, language, pii, prompt_injection, regex, toxicity, topic
+from apps.scanners.detectors import file_type, geo, language, pii, prompt_injection, regex, topic, toxicity
 from apps.scanners.detectors.base import AI_SCANNERS, GENERAL_SCANNERS, SCANNER_NAMES, ScannerConfigError
 
-__all__ = ["AI_SCANNERS", "GENERAL_SCANNERS", "SCANNER_NAMES", "SCANNERS", "ScannerConfigError", "ScannerSpec"]
+__all__ = ["AI_SCANNERS", "GENERAL_SCANNERS", "SCANNERS", "SCANNER_NAMES", "ScannerConfigError", "ScannerSpec"]
 
 
 @dataclass(frozen=True)

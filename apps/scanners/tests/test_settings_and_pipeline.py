@@ -205,6 +205,6 @@ def test_scan_file_scans_the_text_of_an_allowed_text_file(company):
 
     outcome = scan_file(scanner_settings_for(company), data, "prompt.txt")
 
-    assert [r.scanner for r in outcome.results][0] == "file_type"
+    assert outcome.results[0].scanner == "file_type"
     assert not outcome.is_valid and outcome.blocked_by[0].scanner == "prompt_injection"
     assert "geo" not in [r.scanner for r in outcome.results]
