@@ -52,7 +52,7 @@ class ScanInputSerializer(StrictInputSerializer):
     direction = serializers.ChoiceField(
         choices=DIRECTIONS, help_text="`prompt` (what a user sends to the AI) or `answer` (what the AI sends back)."
     )
-    agentId = serializers.CharField(  # noqa: N815 (published spelling)
+    agentId = serializers.CharField(
         required=False,
         max_length=36,
         help_text="Run this agent's scanner settings instead of the company defaults.",
@@ -65,7 +65,7 @@ class ScanInputSerializer(StrictInputSerializer):
 
 class ScanFileInputSerializer(StrictInputSerializer):
     file = serializers.FileField(help_text="The file; its type is judged by its content, not its name.")
-    agentId = serializers.CharField(required=False, max_length=36)  # noqa: N815 (published spelling)
+    agentId = serializers.CharField(required=False, max_length=36)
 
     def validate_file(self, value):
         limit = settings.SCANNER_MAX_FILE_BYTES
@@ -83,20 +83,20 @@ class FindingSerializer(serializers.Serializer):
 
 class ScannerResultSerializer(serializers.Serializer):
     scanner = serializers.ChoiceField(choices=SCANNER_NAMES)
-    isValid = serializers.BooleanField(help_text="False when this scanner blocks.")  # noqa: N815
-    riskScore = serializers.FloatField(help_text="0 to 1.")  # noqa: N815
+    isValid = serializers.BooleanField(help_text="False when this scanner blocks.")
+    riskScore = serializers.FloatField(help_text="0 to 1.")
     threshold = serializers.FloatField()
     action = serializers.ChoiceField(choices=["allow", "flag", "redact", "block"], help_text="The action taken.")
     findings = FindingSerializer(many=True)
     details = serializers.DictField(help_text="Scanner-specific facts; never the raw sensitive value.")
-    latencyMs = serializers.FloatField()  # noqa: N815
+    latencyMs = serializers.FloatField()
 
 
 class ScanOutputSerializer(serializers.Serializer):
-    isValid = serializers.BooleanField(help_text="False when any scanner blocks.")  # noqa: N815
-    sanitizedText = serializers.CharField(  # noqa: N815
+    isValid = serializers.BooleanField(help_text="False when any scanner blocks.")
+    sanitizedText = serializers.CharField(
         help_text="The text with every redaction applied (PII as [EMAIL_1]-style placeholders)."
     )
-    riskScore = serializers.FloatField(help_text="The highest risk score of all scanners.")  # noqa: N815
+    riskScore = serializers.FloatField(help_text="The highest risk score of all scanners.")
     results = ScannerResultSerializer(many=True)
-    latencyMs = serializers.FloatField()  # noqa: N815
+    latencyMs = serializers.FloatField()
