@@ -30,6 +30,8 @@ class ScannerDefault(CompanyOwnedModel):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["company", "scanner"], name="scanners_default_unique")]
         ordering = ["scanner"]
+        verbose_name = "agent scanner default"
+        verbose_name_plural = "Agent Scanner Defaults"
 
     def __str__(self) -> str:
         return f"{self.scanner} default"
