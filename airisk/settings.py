@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "apps.users_api",
     "apps.agents",
     "apps.scanners",
+    "apps.chat",
     "apps.demo",
 ]
 
@@ -371,3 +372,13 @@ else:
     from apps.core.encryption import parse_keys
 
     parse_keys(FIELD_ENCRYPTION_KEYS)  # fail fast on a malformed key, naming its position but never its value
+
+# Chat (docs/chat-api.md). Prompts per user: "N/sec", "N/min" or "N/hour".
+CHAT_RATE_PER_USER = env.str("CHAT_RATE_PER_USER", default="60/min")
+CHAT_MAX_PROMPT_CHARS = env.int("CHAT_MAX_PROMPT_CHARS", default=32_000)
+CHAT_MAX_FILES_PER_CONVERSATION = env.int("CHAT_MAX_FILES_PER_CONVERSATION", default=20)
+CHAT_CONTEXT_BUDGET_CHARS = env.int("CHAT_CONTEXT_BUDGET_CHARS", default=6_000)
+CHAT_CONTEXT_PASSAGES = env.int("CHAT_CONTEXT_PASSAGES", default=8)
+CHAT_ANSWER_MAX_SECONDS = env.int("CHAT_ANSWER_MAX_SECONDS", default=600)
+CHAT_CANCEL_POLL_SECONDS = env.float("CHAT_CANCEL_POLL_SECONDS", default=0.5)
+CHAT_PING_SECONDS = env.float("CHAT_PING_SECONDS", default=15.0)

@@ -58,6 +58,22 @@ ACTIONS: dict[str, ActionText] = {
     ),
     "document.rejected": ActionText("Document refused", "{actor} tried to add {filename}, which was refused: {reason}"),
     "document.deleted": ActionText("Document deleted", "{actor} deleted the document {filename}"),
+    # chat
+    "chat.conversation_created": ActionText(
+        "Conversation started", "{actor} started the conversation {target} with {agent}"
+    ),
+    "chat.conversation_hidden": ActionText("Conversation hidden", "{actor} removed {target} from their history"),
+    "chat.file_added": ActionText("File added to a conversation", "{actor} added {file} to the conversation {target}"),
+    "chat.file_deleted": ActionText(
+        "File removed from a conversation", "{actor} removed {file} from the conversation {target}"
+    ),
+    "chat.feedback_given": ActionText("Feedback on an answer", "{actor} gave {feedback} to an answer in {target}"),
+    "chat.answer_failed": ActionText(
+        "Answer failed", "{actor} got no answer from {agent} in {target}: {reason}[ (HTTP {status})]"
+    ),
+    "chat.answer_blocked": ActionText(
+        "Answer blocked", "{actor} got an answer of {agent} in {target} that was blocked: {reason}"
+    ),
     # people and groups
     "server_admin.created": ActionText("Server admin created", "{actor} created the server admin {target}"),
     "user.created": ActionText("User added", "{actor} added the user {target}"),

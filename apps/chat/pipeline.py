@@ -1,0 +1,633 @@
+"""What happens on each prompt: one path for the chat page and the Chat API.
+
+    handle = answer_start(PromptInput(...))        # in a running event loop
+    async for event in handle.events():            # Started, Delta*, then exactly one Finished / Failed
+        ...
+
+The generation is a detached asyncio task, not the consumer's coroutine: a client that disconnects mid-answer
+abandons ``events()`` but the task runs on, stores the answer, its usage and its cost, and the next
+GetConversation shows it. The task keeps a strong reference to itself (``_RUNNING``) until it is done, so the
+garbage collector cannot drop it when nobody listens any more.
+
+Database work happens in exactly two ``sync_to_async`` calls, each one transaction: ``_prepare`` before the first
+byte (limits, access, history, passages, the stored user message and the in-progress AI message) and ``_store``
+after the last delta. Nothing blocking runs on the event loop in between: the loop only relays the engine's
+deltas. A refusal found by ``_prepare`` (rate limit, prompt too long, agent no longer usable) is a ``Failed``
+event with an HTTP ``status``, sent before anything was stored, so that the API can answer it as a 4xx.
+
+Input and output scanning (issue 11) plug in at ``scan_text``: the one place the pipeline asks whether a text
+may pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal, TypeVar
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connections, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.accounts.models import ApplicationUser
+from apps.agents.config import engine_config
+from apps.agents.models import Agent
+from apps.agents.selectors import agents_usable_by, provider_credential_for
+from apps.audit.models import Outcome
+from apps.audit.services import Actor, audit_event_record
+from apps.chat.models import Conversation, Message, MessageStatus, MessageType, UsageRecord, new_public_id
+from apps.chat.selectors import context_documents, history_turns
+from apps.chat.services import agent_documents_index
+from apps.companies.models import Company
+from apps.documents.selectors import Passage, passages_for
+from apps.engines.base import ChatTurn, EngineConfig, EngineError, Finish, TextDelta, Usage, estimate_tokens
+from apps.engines.prices import list_price
+from apps.engines.service import stream_answer
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MILLION = Decimal(1_000_000)
+CENT_FRACTION = Decimal("0.00000001")
+# Engine error kinds as the event stream's ``last_error.code`` (chat-stream.md).
+ERROR_CODES = {"rate_limited": "rate_limit_exceeded", "content_filtered": "invalid_prompt"}
+
+
+# --- what goes in and what comes out ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PromptInput:
+    company: Company
+    user: ApplicationUser
+    agent: Agent
+    conversation: Conversation | None  # None: a one-off exchange (ChatWithAgent), no stored history
+    text: str
+    history: list[ChatTurn] | None = None  # ChatWithAgent may pass earlier messages
+    client_ip: str | None = None
+    channel: str = "api"  # "api" | "web"
+    client: Any = None  # the API client (APIUser) of the token, for the audit trail
+
+
+@dataclass(frozen=True)
+class Started:
+    user_message_id: str | None
+    message_id: str
+    run_id: str
+    conversation_id: str | None
+    agent_id: str
+    model: str
+    created_at: int  # Unix seconds, as the event stream's objects carry them
+    instructions: str = ""
+    temperature: float | None = None
+    prepare_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class Delta:
+    text: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    message_id: str
+    text: str
+    status: Literal["completed", "incomplete"]
+    incomplete_reason: str
+    usage: Usage
+    cost: Decimal
+    citations: list[dict]
+    finish_reason: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+    completed_at: int = 0
+
+
+@dataclass(frozen=True)
+class Failed:
+    message_id: str
+    code: Literal["server_error", "rate_limit_exceeded", "invalid_prompt", "blocked", "not_found", "forbidden"]
+    message: str
+    # Set when the prompt was refused before anything was stored: the HTTP status the API answers with.
+    status: int | None = None
+    retry_after: int | None = None
+    failed_at: int = 0
+
+
+Event = Started | Delta | Finished | Failed
+
+
+# --- the scanning hook --------------------------------------------------------------------------------------------
+
+
+def scan_text(*, stage: Literal["input", "output"], company: Company, agent: Agent, text: str) -> str | None:
+    """THE place where input and output scanning plugs in (issue 11). Called synchronously inside ``_prepare``
+    (stage "input", the prompt) and ``_store`` (stage "output", the whole answer), i.e. in a worker thread,
+    never on the event loop. Returns None when the text may pass, else the reason it is blocked (shown to the
+    user; the prompt is then not sent, or the answer is stored as blocked instead of being shown).
+
+    No scanner exists yet, so nothing is blocked.
+    """
+    return None
+
+
+# --- the handle ---------------------------------------------------------------------------------------------------
+
+_RUNNING: set[asyncio.Task] = set()
+# Cancellation requested in this process: set at once. Other processes learn it from the cache flag.
+_LOCAL_CANCEL: dict[str, asyncio.Event] = {}
+
+
+def cancel_key(message_id: str) -> str:
+    return f"chat:cancel:{message_id}"
+
+
+class AnswerHandle:
+    """The consumer's side of a running answer. ``events()`` may be abandoned: the answer still completes."""
+
+    def __init__(self, message_id: str, user_message_id: str | None) -> None:
+        self.message_id = message_id
+        self.user_message_id = user_message_id
+        self._queue: asyncio.Queue[Event] = asyncio.Queue()
+        self.task: asyncio.Task | None = None
+
+    async def events(self) -> AsyncIterator[Event]:
+        while True:
+            event = await self._queue.get()
+            yield event
+            if isinstance(event, Finished | Failed):
+                return
+
+    async def wait(self) -> None:
+        """Until the answer is stored (tests, benchmarks, the JSON response mode)."""
+        if self.task is not None:
+            await asyncio.shield(self.task)
+
+
+def answer_start(inp: PromptInput) -> AnswerHandle:
+    """Start answering ``inp`` as a detached task of the running loop and return its handle."""
+    handle = AnswerHandle(new_public_id(), new_public_id() if inp.conversation is not None else None)
+    # A fresh context: the task must not inherit the request's ThreadSensitiveContext, which ends with the
+    # request while the answer may go on (a client that left).
+    task = asyncio.get_running_loop().create_task(
+        _run(inp, handle), name=f"chat-answer-{handle.message_id}", context=contextvars.Context()
+    )
+    handle.task = task
+    _RUNNING.add(task)
+    task.add_done_callback(_RUNNING.discard)
+    return handle
+
+
+async def answer_cancel(*, company: Company, user: ApplicationUser, message_id: str) -> bool:
+    """Stop the answer ``message_id`` of ``user``: True when it was in progress (it will be stored as incomplete
+    with reason "cancelled"), False when there is no such answer of this user or it already ended."""
+    if not await _in_worker(_in_progress_of, company, user, message_id):
+        return False
+    local = _LOCAL_CANCEL.get(message_id)
+    if local is not None:
+        local.set()
+    await cache.aset(cancel_key(message_id), 1, timeout=settings.CHAT_ANSWER_MAX_SECONDS)
+    return True
+
+
+def _in_progress_of(company: Company, user: ApplicationUser, message_id: str) -> bool:
+    return Message.objects.filter(
+        company=company,
+        conversation__user=user,
+        public_id=message_id,
+        message_type=MessageType.AI,
+        status=MessageStatus.IN_PROGRESS,
+    ).exists()
+
+
+# --- preparing (one sync call before the first byte) -------------------------------------------------------------
+
+
+class Refused(Exception):
+    def __init__(self, code: str, message: str, status: int, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.status, self.retry_after = code, message, status, retry_after
+
+
+@dataclass(frozen=True)
+class Prepared:
+    config: EngineConfig
+    instructions: str
+    history: tuple[ChatTurn, ...]
+    citations: list[dict]
+    input_price: Decimal
+    output_price: Decimal
+    run_id: str
+    created_at: int
+    model: str
+
+
+RATE_UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
+
+
+def parse_rate(value: str) -> tuple[int, int]:
+    """'60/min' -> (60, 60)."""
+    count, _, unit = value.partition("/")
+    return int(count), RATE_UNITS[unit.strip().lower() or "min"]
+
+
+def rate_limit_hit(user_pk: int) -> int | None:
+    """Count one prompt of the user; the seconds until the window ends when over ``CHAT_RATE_PER_USER``."""
+    allowed, window = parse_rate(settings.CHAT_RATE_PER_USER)
+    now = time.time()
+    slot = int(now // window)
+    key = f"chat:rate:{user_pk}:{slot}"
+    cache.add(key, 0, timeout=window + 1)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=window + 1)
+        count = 1
+    if count > allowed:
+        return max(1, int((slot + 1) * window - now) + 1)
+    return None
+
+
+def prices_for(agent: Agent) -> tuple[Decimal, Decimal]:
+    """The agent's prices now (USD per million tokens): its own, else the provider's list price, else 0."""
+    listed = (
+        list_price(agent.engine, agent.model)
+        if None in (agent.input_price_per_million, agent.output_price_per_million)
+        else None
+    )
+    input_price = agent.input_price_per_million
+    output_price = agent.output_price_per_million
+    if input_price is None:
+        input_price = listed[0] if listed else Decimal(0)
+    if output_price is None:
+        output_price = listed[1] if listed else Decimal(0)
+    return Decimal(input_price), Decimal(output_price)
+
+
+def instructions_with(agent_instructions: str, passages: list[Passage]) -> str:
+    if not passages:
+        return agent_instructions
+    parts = [agent_instructions.strip(), "", "Passages from the files of this conversation and agent:"]
+    for number, passage in enumerate(passages, start=1):
+        where = f", page {passage.page}" if passage.page else ""
+        parts.append(f"[{number}] {passage.filename}{where}:\n{passage.text}")
+    parts.append("Use these passages when they answer the question, and name the file you used.")
+    return "\n".join(parts).strip()
+
+
+@transaction.atomic
+def _prepare(inp: PromptInput, handle: AnswerHandle) -> Prepared:
+    text = inp.text.strip() if isinstance(inp.text, str) else ""
+    if not text:
+        raise Refused("invalid_prompt", "The prompt is empty.", 400)
+    if len(inp.text) > settings.CHAT_MAX_PROMPT_CHARS:
+        raise Refused("invalid_prompt", f"The prompt is longer than {settings.CHAT_MAX_PROMPT_CHARS} characters.", 400)
+    if inp.agent.company_id != inp.company.pk or (
+        inp.conversation is not None
+        and (inp.conversation.company_id != inp.company.pk or inp.conversation.user_id != inp.user.pk)
+    ):
+        raise Refused("not_found", "No such conversation or agent.", 404)
+    agent = agents_usable_by(user=inp.user).filter(pk=inp.agent.pk).first()
+    if agent is None:
+        raise Refused("forbidden", "This agent is no longer available to you (inactive, deleted or not granted).", 403)
+    if (retry_after := rate_limit_hit(inp.user.pk)) is not None:
+        raise Refused(
+            "rate_limit_exceeded",
+            f"Too many prompts: at most {settings.CHAT_RATE_PER_USER} per user.",
+            429,
+            retry_after,
+        )
+    if (reason := scan_text(stage="input", company=inp.company, agent=agent, text=inp.text)) is not None:
+        raise Refused("blocked", reason, 400)
+
+    if inp.conversation is not None:
+        history = history_turns(conversation=inp.conversation, limit=agent.max_messages)
+    else:
+        history = list(inp.history or [])[-agent.max_messages :]
+    agent_documents_index(agent=agent, actor=Actor(user=inp.user, client=inp.client, ip=inp.client_ip))
+    documents = context_documents(agent=agent, conversation=inp.conversation)
+    passages = passages_for(
+        company=inp.company,
+        documents=documents,
+        query=inp.text,
+        budget_chars=settings.CHAT_CONTEXT_BUDGET_CHARS,
+        limit=settings.CHAT_CONTEXT_PASSAGES,
+    )
+    config = engine_config(agent, provider_credential_for(company=inp.company, engine=agent.engine))
+    input_price, output_price = prices_for(agent)
+    run_id = f"run_{uuid.uuid4().hex[:24]}"
+    now = timezone.now()
+    if inp.conversation is not None:
+        Message.objects.create(
+            company=inp.company,
+            conversation=inp.conversation,
+            public_id=handle.user_message_id,
+            message_type=MessageType.USER,
+            text=inp.text,
+            created=now,
+        )
+        Message.objects.create(
+            company=inp.company,
+            conversation=inp.conversation,
+            public_id=handle.message_id,
+            message_type=MessageType.AI,
+            status=MessageStatus.IN_PROGRESS,
+            input_price_per_million=input_price,
+            output_price_per_million=output_price,
+            run_id=run_id,
+            created=now,
+        )
+        Conversation.objects.filter(pk=inp.conversation.pk).update(last_updated=now)
+    return Prepared(
+        config=config,
+        instructions=instructions_with(agent.instructions, passages),
+        history=tuple(history),
+        citations=[passage.as_citation() for passage in passages],
+        input_price=input_price,
+        output_price=output_price,
+        run_id=run_id,
+        created_at=int(now.timestamp()),
+        model=config.model or config.deployment,
+    )
+
+
+# --- storing (one sync call after the last delta) ----------------------------------------------------------------
+
+
+@dataclass
+class AnswerOutcome:
+    text: str
+    status: str  # a MessageStatus value
+    finish_reason: str = ""
+    provider_reason: str = ""
+    incomplete_reason: str = ""
+    usage: Usage | None = None
+    error: EngineError | None = None
+    blocked_reason: str = ""
+    first_token_ms: float | None = None
+    total_ms: float = 0.0
+
+
+def cost_of(usage: Usage, input_price: Decimal, output_price: Decimal) -> tuple[Decimal, Decimal]:
+    input_cost = (Decimal(usage.input_tokens) * input_price / MILLION).quantize(CENT_FRACTION)
+    output_cost = (Decimal(usage.output_tokens) * output_price / MILLION).quantize(CENT_FRACTION)
+    return input_cost, output_cost
+
+
+def estimated_usage(prepared: Prepared, prompt: str, answer: str) -> Usage:
+    sent = prepared.instructions + "".join(turn.text for turn in prepared.history) + prompt
+    return Usage(input_tokens=estimate_tokens(sent), output_tokens=estimate_tokens(answer), estimated=True)
+
+
+@transaction.atomic
+def _store(inp: PromptInput, handle: AnswerHandle, prepared: Prepared, outcome: AnswerOutcome) -> tuple[Decimal, str]:
+    """Write the answer, its usage and cost, the conversation's totals, the usage row and (on failure) the audit
+    event. Returns (cost, final status)."""
+    reason = None
+    if outcome.status == MessageStatus.COMPLETED:
+        reason = scan_text(stage="output", company=inp.company, agent=inp.agent, text=outcome.text)
+    if reason is not None:
+        outcome.status, outcome.blocked_reason = MessageStatus.FAILED, reason
+    usage = outcome.usage or Usage(0, 0)
+    input_cost, output_cost = cost_of(usage, prepared.input_price, prepared.output_price)
+    cost = input_cost + output_cost
+    error = outcome.error
+    message = None
+    if inp.conversation is not None:
+        message = Message.objects.get(company=inp.company, public_id=handle.message_id)
+        message.text = outcome.text
+        message.status = outcome.status
+        message.finish_reason = outcome.finish_reason
+        message.provider_finish_reason = outcome.provider_reason[:80]
+        message.incomplete_reason = outcome.incomplete_reason
+        message.input_tokens, message.output_tokens = usage.input_tokens, usage.output_tokens
+        message.cached_tokens, message.usage_estimated = usage.cached_tokens, usage.estimated
+        message.input_cost, message.output_cost, message.cost = input_cost, output_cost, cost
+        message.first_token_ms = outcome.first_token_ms
+        message.total_ms = outcome.total_ms
+        message.citations = prepared.citations
+        if error is not None:
+            message.error_kind, message.error_message = error.kind, error.message
+        elif outcome.blocked_reason:
+            message.error_kind, message.error_message = "blocked", outcome.blocked_reason
+        message.save()
+        Conversation.objects.filter(pk=inp.conversation.pk).update(
+            prompt_tokens=F("prompt_tokens") + usage.input_tokens,
+            completion_tokens=F("completion_tokens") + usage.output_tokens,
+            total_tokens=F("total_tokens") + usage.input_tokens + usage.output_tokens,
+            prompt_cost=F("prompt_cost") + input_cost,
+            completion_cost=F("completion_cost") + output_cost,
+            total_cost=F("total_cost") + cost,
+            last_updated=timezone.now(),
+        )
+    UsageRecord.objects.create(
+        company=inp.company,
+        user=inp.user,
+        agent=inp.agent,
+        conversation=inp.conversation,
+        message=message,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cached_tokens=usage.cached_tokens,
+        cost=cost,
+        estimated=usage.estimated,
+        channel=inp.channel,
+    )
+    if error is not None:
+        audit_event_record(
+            action="chat.answer_failed", **_failure_audit(inp, handle, error.kind, error.status, error.message)
+        )
+    elif outcome.blocked_reason:
+        audit_event_record(
+            action="chat.answer_blocked", **_failure_audit(inp, handle, "blocked", None, outcome.blocked_reason)
+        )
+    return cost, outcome.status
+
+
+def _failure_audit(inp: PromptInput, handle: AnswerHandle, kind: str, status: int | None, reason: str) -> dict:
+    return {
+        "company": inp.company,
+        "actor": Actor(user=inp.user, client=inp.client, ip=inp.client_ip),
+        "outcome": Outcome.FAILURE,
+        "user": inp.user,
+        "target": inp.conversation or inp.agent,
+        "detail": {
+            "agent": inp.agent.name,
+            "message": handle.message_id,
+            "kind": kind,
+            "status": status,
+            "reason": reason[:500],
+        },
+    }
+
+
+# --- the generation task ----------------------------------------------------------------------------------------
+
+
+async def _in_worker(function: Callable[..., T], *args: Any) -> T:
+    """Run one unit of database work in a worker thread (the loop's pool: answers do not queue behind each
+    other) and give its connection back at once, as a request's end would (CONN_MAX_AGE=0 with the pool)."""
+
+    def call() -> T:
+        try:
+            return function(*args)
+        finally:
+            connections.close_all()
+
+    return await sync_to_async(call, thread_sensitive=False)()
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000.0, 2)
+
+
+async def _run(inp: PromptInput, handle: AnswerHandle) -> None:
+    put = handle._queue.put_nowait
+    started = time.perf_counter()
+    try:
+        prepared = await _in_worker(_prepare, inp, handle)
+    except Refused as refusal:
+        put(
+            Failed(
+                handle.message_id, refusal.code, refusal.message, refusal.status, refusal.retry_after, int(time.time())
+            )
+        )
+        return
+    except Exception:
+        logger.exception("preparing a chat answer failed")
+        put(Failed(handle.message_id, "server_error", "The answer could not be started.", 500, None, int(time.time())))
+        return
+    prepare_ms = _ms(started)
+    put(
+        Started(
+            user_message_id=handle.user_message_id,
+            message_id=handle.message_id,
+            run_id=prepared.run_id,
+            conversation_id=inp.conversation.public_id if inp.conversation is not None else None,
+            agent_id=inp.agent.public_id,
+            model=prepared.model,
+            created_at=prepared.created_at,
+            instructions=inp.agent.instructions,
+            temperature=prepared.config.temperature,
+            prepare_ms=prepare_ms,
+        )
+    )
+    outcome = await _generate(inp, handle, prepared)
+    store_started = time.perf_counter()
+    try:
+        cost, status = await _in_worker(_store, inp, handle, prepared, outcome)
+    except Exception:
+        logger.exception("storing a chat answer failed")
+        put(Failed(handle.message_id, "server_error", "The answer could not be stored.", None, None, int(time.time())))
+        return
+    timings = {
+        "prepare": prepare_ms,
+        "first_token": outcome.first_token_ms or 0.0,
+        "engine": outcome.total_ms,
+        "store": _ms(store_started),
+        "total": _ms(started),
+    }
+    usage = outcome.usage or Usage(0, 0)
+    if status == MessageStatus.FAILED:
+        error = outcome.error
+        code = ERROR_CODES.get(error.kind, "server_error") if error is not None else "blocked"
+        text = _failure_text(error) if error is not None else outcome.blocked_reason
+        put(Failed(handle.message_id, code, text, None, None, int(time.time())))
+        return
+    put(
+        Finished(
+            message_id=handle.message_id,
+            text=outcome.text,
+            status=status,
+            incomplete_reason=outcome.incomplete_reason,
+            usage=usage,
+            cost=cost,
+            citations=prepared.citations,
+            finish_reason=outcome.finish_reason,
+            timings=timings,
+            completed_at=int(time.time()),
+        )
+    )
+
+
+def _failure_text(error: EngineError) -> str:
+    status = f" (HTTP {error.status})" if error.status else ""
+    return f"The agent's engine answered with an error{status}: {error.message}"
+
+
+async def _cancelled(message_id: str, local: asyncio.Event, state: dict) -> bool:
+    if local.is_set():
+        return True
+    now = time.monotonic()
+    if now - state["polled"] < settings.CHAT_CANCEL_POLL_SECONDS:
+        return False
+    state["polled"] = now
+    return bool(await cache.aget(cancel_key(message_id)))
+
+
+async def _generate(inp: PromptInput, handle: AnswerHandle, prepared: Prepared) -> AnswerOutcome:
+    put = handle._queue.put_nowait
+    started = time.perf_counter()
+    local = _LOCAL_CANCEL.setdefault(handle.message_id, asyncio.Event())
+    poll_state = {"polled": time.monotonic()}
+    pieces: list[str] = []
+    first_token_ms: float | None = None
+    finish: Finish | None = None
+    outcome: AnswerOutcome
+    try:
+        async with asyncio.timeout(settings.CHAT_ANSWER_MAX_SECONDS):
+            events = stream_answer(
+                prepared.config, instructions=prepared.instructions, history=prepared.history, prompt=inp.text
+            )
+            async with aclosing(events) as stream:
+                async for event in stream:
+                    if isinstance(event, TextDelta):
+                        if first_token_ms is None:
+                            first_token_ms = _ms(started)
+                        pieces.append(event.text)
+                        put(Delta(event.text))
+                        if await _cancelled(handle.message_id, local, poll_state):
+                            break  # aclosing closes the upstream response: the provider stops generating
+                    else:
+                        finish = event
+        text = "".join(pieces)
+        if finish is None:  # cancelled by the user
+            outcome = AnswerOutcome(
+                text, MessageStatus.INCOMPLETE, "cancelled", "", "cancelled", estimated_usage(prepared, inp.text, text)
+            )
+        else:
+            incomplete = finish.reason in ("length", "content_filter")
+            reason = {"length": "max_tokens", "content_filter": "content_filter"}.get(finish.reason, "")
+            outcome = AnswerOutcome(
+                text,
+                MessageStatus.INCOMPLETE if incomplete else MessageStatus.COMPLETED,
+                finish.reason,
+                finish.provider_reason,
+                reason,
+                finish.usage,
+            )
+    except EngineError as error:
+        text = "".join(pieces)
+        # What the provider generated before the error is billed (estimated); a refused request costs nothing.
+        usage = estimated_usage(prepared, inp.text, text) if text else Usage(0, 0)
+        outcome = AnswerOutcome(text, MessageStatus.FAILED, "", "", "", usage, error)
+    except TimeoutError:
+        text = "".join(pieces)
+        error = EngineError("timeout", f"The answer took longer than {settings.CHAT_ANSWER_MAX_SECONDS} s.")
+        outcome = AnswerOutcome(
+            text, MessageStatus.FAILED, "", "", "", estimated_usage(prepared, inp.text, text), error
+        )
+    finally:
+        _LOCAL_CANCEL.pop(handle.message_id, None)
+    outcome.first_token_ms = first_token_ms
+    outcome.total_ms = _ms(started)
+    return outcome

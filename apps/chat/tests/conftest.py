@@ -1,0 +1,38 @@
+"""Fixtures of the chat tests: a fake OpenAI server on loopback and an agent of company A pointing at it, granted
+to the plain user."""
+
+from decimal import Decimal
+
+import pytest
+
+from apps.agents.models import AgentUserGrant
+from apps.engines.fakes import FAKE_API_KEY, FakeEngineServer, Script
+from tests.factories import AgentFactory
+
+
+@pytest.fixture
+def fake_llm():
+    with FakeEngineServer("openai", script=Script(text="The policy allows twenty days of leave.")) as fake:
+        yield fake
+
+
+@pytest.fixture
+def agent(company, plain_user, fake_llm):
+    agent = AgentFactory(
+        company=company,
+        name="HR assistant",
+        base_url=fake_llm.base_url,
+        api_key=FAKE_API_KEY,
+        input_price_per_million=Decimal("2.50"),
+        output_price_per_million=Decimal("10.00"),
+        max_messages=4,
+    )
+    AgentUserGrant.objects.create(company=company, agent=agent, user=plain_user)
+    return agent
+
+
+@pytest.fixture
+def other_agent(other_company, other_user, fake_llm):
+    agent = AgentFactory(company=other_company, name="Globex bot", base_url=fake_llm.base_url, api_key=FAKE_API_KEY)
+    AgentUserGrant.objects.create(company=other_company, agent=agent, user=other_user)
+    return agent
