@@ -194,6 +194,27 @@ def scan_file(
     return _combine(sanitized, results, sanitized, started)
 
 
+def may_withhold(name: str, settings: Any) -> bool:
+    """Whether this output scanner, so configured, could block or rewrite an answer (so the stream must wait for
+    its verdict on each sentence before showing it)."""
+    strong = ("block", "redact")
+    if name == "regex":
+        return any(rule.action in strong for rule in settings.rules)
+    if name == "topic":
+        return bool(settings.topics) and (settings.banned_action in strong or settings.off_topic_action in strong)
+    return getattr(settings, "answer_action", "flag") in strong
+
+
+def redact_for_engine(settings_map: dict[str, Any], text: str, context: ScanContext) -> str:
+    """The text as the engine may see it: the regex and PII redactions of the prompt direction, with the
+    conversation's placeholders (``context.redaction_map``). For earlier turns of a conversation, whose stored
+    text holds the originals, before they go back to the engine as history."""
+    names = [n for n in ("regex", "pii") if n in settings_map]
+    if not names:
+        return text
+    return scan_text(settings_map, text, replace(context, direction="prompt"), names=names).sanitized_text
+
+
 # -- the streamed answer -------------------------------------------------------------------------------------
 
 
@@ -219,6 +240,9 @@ class AnswerGuard:
         self._settings = settings_map
         self._names = text_scanners_for(settings_map, "answer")
         self._restorer = StreamingRestorer(redaction_map)
+        # When no output scanner can block or rewrite (the out-of-the-box settings only flag), deltas pass at once
+        # and the sentences are judged behind them, for the record: no buffering delay for nothing.
+        self.withholds = any(may_withhold(n, settings_map[n]) for n in self._names)
         self._pending = ""
         self._offset = 0  # where the pending text starts in the whole answer
         self._merged: dict[str, ScanResult] = {}
@@ -230,18 +254,23 @@ class AnswerGuard:
             return GuardStep(blocked=self.blocked)
         self.text += delta
         self._pending += delta
+        shown = ""
+        if not self.withholds:
+            shown = self._restorer.feed(delta)
         cut = self._cut_point()
         if cut == 0:
-            return GuardStep()
+            return GuardStep(release=shown)
         segment, self._pending = self._pending[:cut], self._pending[cut:]
-        return self._judge(segment)
+        step = self._judge(segment)
+        step.release = shown + step.release
+        return step
 
     def finish(self) -> tuple[GuardStep, PipelineResult]:
         step = GuardStep(blocked=self.blocked)
         if self.blocked is None:
             segment, self._pending = self._pending, ""
             step = self._judge(segment) if segment else GuardStep()
-            if step.blocked is None:
+            if self.blocked is None:
                 step.release += self._restorer.flush()
         results = list(self._merged.values())
         result = PipelineResult(
@@ -265,6 +294,8 @@ class AnswerGuard:
         outcome = scan_text(self._settings, segment, ScanContext(direction="answer"), names=self._names)
         self._merge(outcome.results)
         self._offset += len(segment)
+        if not self.withholds:
+            return GuardStep()  # already shown as it came; a flag is only recorded
         if not outcome.is_valid:
             self.blocked = outcome.blocked_by
             return GuardStep(blocked=self.blocked)

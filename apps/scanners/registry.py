@@ -1,8 +1,8 @@
 """The eight scanners by name: their settings class, their scanner class, their label and group.
 
 The one place that maps a scanner's name (as the API and the settings spell it) to the detection library.
-Out-of-the-box settings are each settings class's own defaults, which are what issue 11 asks for a company that
-never saved anything: pii redacts prompts and flags answers, prompt_injection blocks, toxicity flags, language and
+Out-of-the-box settings are each settings class's own defaults (with one exception, see prompt_injection), which
+are what issue 11 asks for a company that never saved anything: pii redacts prompts and flags answers, prompt_injection blocks, toxicity flags, language and
 geo allow everything, file_type allows common document and image types, regex and topic have no rules.
 """
 
@@ -25,9 +25,10 @@ class ScannerSpec:
     scanner_class: type
     directions: tuple[str, ...]  # where the scanner runs: "prompt" (input), "answer" (output)
     help: str
+    out_of_the_box: dict[str, Any] | None = None  # a company's settings before an admin saves any
 
     def default_settings(self) -> Any:
-        return self.settings_class.from_dict({})
+        return self.settings_class.from_dict(dict(self.out_of_the_box or {}))
 
     def parse(self, data: Any) -> Any:
         """Validated settings, or ScannerConfigError with a message an admin can act on."""
@@ -49,6 +50,10 @@ SCANNERS: dict[str, ScannerSpec] = {
             prompt_injection.PromptInjectionScanner,
             ("prompt",),
             "Known injection and jailbreak patterns plus a linear classifier; blocks by default.",
+            # Out of the box only the patterns decide: the classifier scores many short, ordinary prompts above
+            # 0.5 ("Translate this into French" 0.73, "You are a helpful assistant" 0.95), and a default that
+            # blocks those would stop everyday chats. An admin can switch it on (use_classifier) per company/agent.
+            out_of_the_box={"use_classifier": False},
         ),
         ScannerSpec(
             "toxicity",

@@ -208,3 +208,15 @@ def test_scan_file_scans_the_text_of_an_allowed_text_file(company):
     assert outcome.results[0].scanner == "file_type"
     assert not outcome.is_valid and outcome.blocked_by[0].scanner == "prompt_injection"
     assert "geo" not in [r.scanner for r in outcome.results]
+
+
+def test_answer_guard_passes_deltas_at_once_when_no_output_scanner_can_block(company):
+    guard = AnswerGuard(scanner_settings_for(company), redaction_map={"[EMAIL_1]": "bob@example.com"})
+
+    steps = [guard.feed(d) for d in ["You ", "are ", "an idiot", ". Write to [EMAIL_1]", "."]]
+    final_step, final = guard.finish()
+
+    assert not guard.withholds
+    assert [s.release for s in steps[:3]] == ["You ", "are ", "an idiot"]
+    assert "".join(s.release for s in steps) + final_step.release == "You are an idiot. Write to bob@example.com."
+    assert next(r for r in final.results if r.scanner == "toxicity").action == "flag"
