@@ -2,8 +2,9 @@
 
 The one place that maps a scanner's name (as the API and the settings spell it) to the detection library.
 Out-of-the-box settings are each settings class's own defaults (with one exception, see prompt_injection), which
-are what issue 11 asks for a company that never saved anything: pii redacts prompts and flags answers, prompt_injection blocks, toxicity flags, language and
-geo allow everything, file_type allows common document and image types, regex and topic have no rules.
+are what issue 11 asks for a company that never saved anything: pii redacts prompts and flags answers,
+prompt_injection blocks, toxicity flags, language and geo allow everything, file_type allows common document and
+image types, regex and topic have no rules.
 """
 
 from __future__ import annotations
