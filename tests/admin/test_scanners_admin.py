@@ -127,7 +127,7 @@ def test_the_agent_preview_uses_the_agents_settings(company_admin_client, compan
         agent_url(agent), {"_preview": "1", "text": "Mail jane@example.com", "direction": "prompt"}
     )
 
-    assert "Blocked: Blocked by Personal Information (EMAIL)" in response.content.decode()
+    assert "Blocked by Personal Information (EMAIL)" in response.content.decode()
 
 
 def test_a_server_admin_picks_the_company(server_admin_client, company):
