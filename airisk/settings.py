@@ -105,6 +105,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
     )
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool("DB_POOL", default=True):
+    # Served by ASGI (streamed answers), a connection must not stay tied to one thread between requests:
+    # CONN_MAX_AGE=0 gives it back at the end of every request and unit of work, and psycopg's pool keeps the
+    # server connections open and shared by all threads of the process (README, Serving).
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
+        "max_size": env.int("DB_POOL_MAX_SIZE", default=20),
+        "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+    }
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
@@ -268,7 +278,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Users+Groups API: published path spellings, strict bodies, the OAuth2 endpoints (see apps/core/openapi.py).
     "PREPROCESSING_HOOKS": ["apps.core.openapi.preprocess_published_paths"],
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "apps.core.openapi.postprocess_schema"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.core.openapi.postprocess_schema",
+        "apps.chat.api.schema.add_stream_endpoints",
+    ],
     "SCHEMA_PATH_PREFIX": r"/api/",
     "SORT_OPERATIONS": False,
     # validatorUrl: null keeps Swagger UI from calling validator.swagger.io (the docs work on a closed network).

@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("apps.oauth.urls")),
     path("", include("apps.users_api.urls")),
     path("", include("apps.scanners.urls")),
+    path("", include("apps.chat.api.urls")),
     # The OpenAPI schema (JSON; ?format=yaml for YAML) and its reference page, both public, assets served locally.
     # JSON answers both the OpenAPI media type and plain application/json (what Postman and openapi-generator ask).
     ci_path(

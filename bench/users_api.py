@@ -64,6 +64,7 @@ def server_env(database_url: str) -> dict[str, str]:
         SECURE_SSL_REDIRECT="false",
         LOG_LEVEL="WARNING",
         CONN_MAX_AGE="600",
+        DB_POOL="false",  # the figures in docs/users-api.md were measured with persistent connections
     )
     return env
 

@@ -48,8 +48,9 @@ class Feedback(models.TextChoices):
 class Conversation(CompanyOwnedModel):
     public_id = models.CharField("id", max_length=36, unique=True, default=new_public_id, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations")
-    # PROTECT: agents are soft-deleted, and a conversation must always be able to name its agent.
-    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="conversations")
+    # RESTRICT (like PROTECT, but a whole company can still be deleted): agents are soft-deleted, and a
+    # conversation must always be able to name its agent.
+    agent = models.ForeignKey(Agent, on_delete=models.RESTRICT, related_name="conversations")
     title = models.CharField(max_length=300, blank=True)
     metadata = models.JSONField(default=list, blank=True, help_text="What the client sent (the mobile client: a list).")
     removed_from_history = models.BooleanField(default=False)
@@ -99,6 +100,7 @@ class Message(CompanyOwnedModel):
     error_kind = models.CharField(max_length=40, blank=True)
     error_message = models.TextField(blank=True)
     citations = models.JSONField(default=list, blank=True)
+    attachments = models.JSONField(default=list, blank=True, help_text="Files this message added: id and name.")
     run_id = models.CharField(max_length=40, blank=True)
     created = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -136,7 +138,7 @@ class UsageRecord(CompanyOwnedModel):
     """One row per AI answer (dashboards read these): who, which agent, tokens and cost."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
-    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="+")
+    agent = models.ForeignKey(Agent, on_delete=models.RESTRICT, related_name="+")
     # Null for ChatWithAgent one-offs, which keep no conversation.
     conversation = models.ForeignKey(Conversation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     message = models.ForeignKey(Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")

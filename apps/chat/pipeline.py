@@ -216,6 +216,14 @@ class AnswerHandle:
             if isinstance(event, Finished | Failed):
                 return
 
+    async def next_event(self, timeout: float | None = None) -> Event | None:
+        """The next event, or None when ``timeout`` seconds pass without one (the stream sends a ping then).
+        Waiting on the queue, not on ``events()``: a timeout must not close the iterator."""
+        try:
+            return await asyncio.wait_for(self._queue.get(), timeout)
+        except TimeoutError:
+            return None
+
     async def wait(self) -> None:
         """Until the answer is stored (tests, benchmarks, the JSON response mode)."""
         if self.task is not None:
@@ -239,7 +247,7 @@ def answer_start(inp: PromptInput) -> AnswerHandle:
 async def answer_cancel(*, company: Company, user: ApplicationUser, message_id: str) -> bool:
     """Stop the answer ``message_id`` of ``user``: True when it was in progress (it will be stored as incomplete
     with reason "cancelled"), False when there is no such answer of this user or it already ended."""
-    if not await _in_worker(_in_progress_of, company, user, message_id):
+    if not await in_worker(_in_progress_of, company, user, message_id):
         return False
     local = _LOCAL_CANCEL.get(message_id)
     if local is not None:
@@ -542,7 +550,7 @@ def _failure_audit(inp: PromptInput, handle: AnswerHandle, kind: str, status: in
 # --- the generation task ----------------------------------------------------------------------------------------
 
 
-async def _in_worker(function: Callable[..., T], *args: Any) -> T:
+async def in_worker(function: Callable[..., T], *args: Any) -> T:
     """Run one unit of database work in a worker thread (the loop's pool: answers do not queue behind each
     other) and give its connection back at once, as a request's end would (CONN_MAX_AGE=0 with the pool)."""
 
@@ -563,7 +571,7 @@ async def _run(inp: PromptInput, handle: AnswerHandle) -> None:
     put = handle._queue.put_nowait
     started = time.perf_counter()
     try:
-        prepared = await _in_worker(_prepare, inp, handle)
+        prepared = await in_worker(_prepare, inp, handle)
     except Refused as refusal:
         put(
             Failed(
@@ -593,7 +601,7 @@ async def _run(inp: PromptInput, handle: AnswerHandle) -> None:
     outcome = await _generate(inp, handle, prepared)
     store_started = time.perf_counter()
     try:
-        cost, status = await _in_worker(_store, inp, handle, prepared, outcome)
+        cost, status = await in_worker(_store, inp, handle, prepared, outcome)
     except Exception:
         logger.exception("storing a chat answer failed")
         put(Failed(handle.message_id, "server_error", "The answer could not be stored.", None, None, int(time.time())))

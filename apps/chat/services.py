@@ -104,7 +104,7 @@ def conversation_file_add(
             conversation=conversation,
             message_type=MessageType.SYSTEM,
             text=f"File added: {document.filename}",
-            citations=[{"documentId": document.public_id, "fileName": document.filename}],
+            attachments=[{"documentId": document.public_id, "fileName": document.filename}],
         )
         Conversation.objects.filter(pk=conversation.pk).update(last_updated=timezone.now())
         audit_event_record(

@@ -36,3 +36,12 @@ def other_agent(other_company, other_user, fake_llm):
     agent = AgentFactory(company=other_company, name="Globex bot", base_url=fake_llm.base_url, api_key=FAKE_API_KEY)
     AgentUserGrant.objects.create(company=other_company, agent=agent, user=other_user)
     return agent
+
+
+@pytest.fixture
+def asgi_server(transactional_db):
+    """uvicorn serving airisk.asgi on loopback, sharing the test database."""
+    from tests.asgi_server import LiveAsgiServer
+
+    with LiveAsgiServer() as server:
+        yield server

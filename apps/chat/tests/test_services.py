@@ -112,3 +112,18 @@ def test_files_an_admin_uploaded_on_the_agent_page_are_indexed_on_first_use(comp
     assert agent_documents_index(agent=agent, actor=Actor()) == 1
     assert agent_documents_index(agent=agent, actor=Actor()) == 0
     assert len(context_documents(agent=agent, conversation=None)) == 1
+
+
+def test_a_company_with_conversations_and_usage_can_still_be_deleted(conversation, company, agent):
+    from apps.chat.models import Conversation, UsageRecord
+
+    UsageRecord.objects.create(company=company, user=conversation.user, agent=agent, conversation=conversation)
+    company.delete()
+    assert not Conversation.objects.exists() and not UsageRecord.objects.exists()
+
+
+def test_an_agent_with_conversations_cannot_be_hard_deleted(conversation, agent):
+    from django.db.models import RestrictedError
+
+    with pytest.raises(RestrictedError):
+        agent.delete()
