@@ -687,7 +687,10 @@ async def _generate(inp: PromptInput, handle: AnswerHandle, prepared: Prepared) 
                     if isinstance(event, TextDelta):
                         if first_token_ms is None:
                             first_token_ms = _ms(started)
-                        step = await _off_loop(guard.feed, event.text) if guard.withholds else guard.feed(event.text)
+                        if guard.scans_on(event.text):
+                            step = await _off_loop(guard.feed, event.text)
+                        else:
+                            step = guard.feed(event.text)  # a buffer append: no scanning on the loop
                         show(step.release)
                         if step.blocked:
                             blocked = step.blocked

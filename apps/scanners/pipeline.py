@@ -265,6 +265,13 @@ class AnswerGuard:
         step.release = shown + step.release
         return step
 
+    def scans_on(self, delta: str) -> bool:
+        """Whether ``feed(delta)`` would run scanners (a sentence ends, or the buffer is full): async callers run
+        those feeds in a worker thread and the others (a buffer append) inline."""
+        return bool(self._names) and (
+            _SENTENCE_END.search(delta) is not None or len(self._pending) + len(delta) >= SEGMENT_MAX_CHARS
+        )
+
     def finish(self) -> tuple[GuardStep, PipelineResult]:
         step = GuardStep(blocked=self.blocked)
         if self.blocked is None:

@@ -220,3 +220,12 @@ def test_answer_guard_passes_deltas_at_once_when_no_output_scanner_can_block(com
     assert [s.release for s in steps[:3]] == ["You ", "are ", "an idiot"]
     assert "".join(s.release for s in steps) + final_step.release == "You are an idiot. Write to bob@example.com."
     assert next(r for r in final.results if r.scanner == "toxicity").action == "flag"
+
+
+def test_answer_guard_says_which_deltas_would_run_scanners(company):
+    guard = AnswerGuard(scanner_settings_for(company))
+
+    assert not guard.scans_on("Hello")
+    assert guard.scans_on(" there. ")
+    assert guard.scans_on("x" * 500)
+    assert not AnswerGuard({}).scans_on("Done. ")
