@@ -32,7 +32,7 @@ migrate: $(STAMP)
 # The development engine (manage.py run_demo_llm, http://127.0.0.1:8765/v1, which the demo agent uses) runs in the
 # background while the server runs, and is stopped with it.
 run: migrate
-	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
 	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py run_demo_llm --port 8765 & demo_llm=$$!; \
 	trap 'kill $$demo_llm 2>/dev/null; wait $$demo_llm 2>/dev/null' EXIT; \
 	DEBUG=$${DEBUG:-true} $(BIN)/uvicorn airisk.asgi:application --host $(HOST) --port $(PORT) --no-proxy-headers --lifespan off --reload --reload-dir apps --reload-dir airisk
