@@ -8,7 +8,7 @@ CHROMIUM ?= /usr/bin/chromium
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help venv run test lint format migrate bench-oauth bench-users bench-scanners bench-scanner-accuracy bench-documents bench-engines clean
+.PHONY: help venv run test lint format migrate bench-oauth bench-users bench-scanners bench-scanner-accuracy bench-documents bench-engines bench-chat clean
 
 help:
 	@echo "make run    - set up .venv, migrate, seed demo data, serve http://$(HOST):$(PORT) (SQLite by default)"
@@ -32,10 +32,10 @@ migrate: $(STAMP)
 # The development engine (manage.py run_demo_llm, http://127.0.0.1:8765/v1, which the demo agent uses) runs in the
 # background while the server runs, and is stopped with it.
 run: migrate
-	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
 	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py run_demo_llm --port 8765 & demo_llm=$$!; \
 	trap 'kill $$demo_llm 2>/dev/null; wait $$demo_llm 2>/dev/null' EXIT; \
-	DEBUG=$${DEBUG:-true} $(BIN)/uvicorn airisk.asgi:application --host $(HOST) --port $(PORT) --no-proxy-headers --lifespan off --reload --reload-include '*.html' --reload-dir apps --reload-dir airisk --reload-dir templates
+	DEBUG=$${DEBUG:-true} $(BIN)/uvicorn airisk.asgi:application --host $(HOST) --port $(PORT) --no-proxy-headers --lifespan off --reload --reload-dir apps --reload-dir airisk
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -80,3 +80,8 @@ bench-documents: $(STAMP)
 # LLM engine adapters against their fake servers on loopback: added first-delta latency and CPU per 1,000 deltas.
 bench-engines: $(STAMP)
 	$(BIN)/python bench/engines.py $(BENCH_ARGS)
+
+# Chat streams: first-token overhead at 1/50/200 concurrent streams and 1,000 simultaneous streams' memory, on
+# PostgreSQL with gunicorn + uvicorn workers and the development engine (see docs/chat-api.md, README).
+bench-chat: $(STAMP)
+	$(BIN)/python bench/chat.py $(BENCH_ARGS)

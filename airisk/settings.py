@@ -65,6 +65,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "apps.core.middleware.TraceIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Early, so that every response carries the policy, the health check's early answer included.
+    "csp.middleware.CSPMiddleware",
+    # Before CommonMiddleware's host validation: the container's health check calls 127.0.0.1 (see its docstring).
+    "apps.core.middleware.HealthzMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -72,7 +76,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
     # Last: turns a lockout noticed during the login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -117,7 +120,20 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.b
     }
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    # A health check is a `SELECT 1` round trip before every request's first query. Without it, the first request
+    # of each process after a database restart fails once (500) and the next one reconnects.
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("CONN_HEALTH_CHECKS", default=False))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+    "DATABASE_PREPARED_STATEMENTS", default=True
+):
+    # Server-side binding lets psycopg prepare a statement that a process runs again and again, so PostgreSQL
+    # stops planning the hot queries on every request: here planning costs more than running them.
+    # Turn it off behind a PgBouncer in transaction mode older than 1.21.
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options.setdefault("server_side_binding", True)
+    # Django turns psycopg's statement preparation off by default (for connection poolers); prepare from the
+    # second run of a statement on a connection.
+    options.setdefault("prepare_threshold", 2)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache: local memory by default; Redis (redis://) in production, shared by all app processes.
@@ -166,12 +182,16 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("TRUST_X_FORWARDED_PROTO", default=False) else None
 )
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"(?i)^healthz$"]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Preload is off on purpose: putting a domain on the browsers' preload list binds the domain and every subdomain
+# to HTTPS for months, a choice only its owner can make (https://hstspreload.org). So `check --deploy` does not
+# warn about it (security.W021) while it is off; it is still one variable away.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
@@ -244,6 +264,11 @@ AUTH_CODE_LIFETIME_SECONDS = env.int("AUTH_CODE_LIFETIME_SECONDS", default=60)
 for _name in ("ACCESS_TOKEN_LIFETIME_SECONDS", "AUTH_CODE_LIFETIME_SECONDS"):
     if globals()[_name] <= 0:
         raise ImproperlyConfigured(f"{_name} must be a positive number of seconds.")
+# How old a token row that bearer authentication reads may be (per process, see apps/oauth/token_cache.py):
+# the delay before a revocation is seen everywhere. At most one second; 0 reads the row on every request.
+BEARER_ROW_MAX_AGE_SECONDS = env.float("BEARER_ROW_MAX_AGE_SECONDS", default=1.0)
+if not 0 <= BEARER_ROW_MAX_AGE_SECONDS <= 1:
+    raise ImproperlyConfigured("BEARER_ROW_MAX_AGE_SECONDS must be between 0 and 1 (seconds).")
 
 # Documents (apps/documents): the largest upload accepted (35 MB, as the deployed chat client assumes) and the
 # most text kept from one document (longer extractions are cut there and marked truncated).
@@ -398,3 +423,7 @@ CHAT_CONTEXT_PASSAGES = env.int("CHAT_CONTEXT_PASSAGES", default=8)
 CHAT_ANSWER_MAX_SECONDS = env.int("CHAT_ANSWER_MAX_SECONDS", default=600)
 CHAT_CANCEL_POLL_SECONDS = env.float("CHAT_CANCEL_POLL_SECONDS", default=0.5)
 CHAT_PING_SECONDS = env.float("CHAT_PING_SECONDS", default=15.0)
+# Threads per server process for the chat's database work (keep below DB_POOL_MAX_SIZE).
+CHAT_DB_THREADS = env.int("CHAT_DB_THREADS", default=16)
+# Simultaneous upstream connections to LLM providers per server process (one per answer being streamed).
+ENGINE_MAX_CONNECTIONS = env.int("ENGINE_MAX_CONNECTIONS", default=1000)

@@ -16,3 +16,6 @@ STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.Static
 # The live server of the browser tests speaks plain HTTP on loopback.
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
+# Each test reads token rows fresh, as if every request reached another process; tests of the one-second row
+# memory turn it on themselves (apps/oauth/tests/test_token_cache.py).
+BEARER_ROW_MAX_AGE_SECONDS = 0

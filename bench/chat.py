@@ -145,11 +145,14 @@ async def post_stream(port: int, path: str, body: dict, headers: dict[str, str],
     head += [f"{name}: {value}" for name, value in headers.items()]
     head.append(f"Content-Length: {len(payload)}")
     started = time.perf_counter()
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError as error:
+        return {"first": None, "total": 0.0, "head": f"connect failed: {error}", "body": b""}
     writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
     await writer.drain()
     received, first = b"", None
-    while chunk := await reader.read(65536):
+    while chunk := await _read(reader):
         received += chunk
         if first is None and (
             first_marker.search(received) if hasattr(first_marker, "search") else first_marker in received
@@ -159,6 +162,13 @@ async def post_stream(port: int, path: str, body: dict, headers: dict[str, str],
     writer.close()
     header_block, _, data = received.partition(b"\r\n\r\n")
     return {"first": first, "total": total, "head": header_block.decode("latin-1"), "body": data}
+
+
+async def _read(reader: asyncio.StreamReader) -> bytes:
+    try:
+        return await reader.read(65536)
+    except ConnectionError:
+        return b""
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -273,6 +283,19 @@ async def capacity_phase(args, engine_port: int, port: int, seeded: dict, server
     done.set()
     await sampler
     complete = sum(DONE in r["body"] and b"thread.run.completed" in r["body"] for r in results)
+    outcomes: dict[str, int] = {}
+    for r in results:
+        if not (DONE in r["body"] and b"thread.run.completed" in r["body"]):
+            status = r["head"].split("\r\n", 1)[0] or "no response"
+            key = f"{status}{' run.failed' if b'thread.run.failed' in r['body'] else ''}"
+            outcomes[key] = outcomes.get(key, 0) + 1
+    if outcomes:
+        print(
+            "incomplete:",
+            outcomes,
+            "e.g.",
+            next((r["body"][-300:] for r in results if b"thread.run.completed" not in r["body"]), b""),
+        )
     print(
         f"\n{args.streams} simultaneous streams (50 deltas, {args.slow_delay * 1000:.0f} ms apart): "
         f"{complete} complete in {time.perf_counter() - started:.1f} s; "

@@ -1,6 +1,7 @@
 """The ops commands: success output (human and JSON), and each documented error with nothing written."""
 
 import json
+import subprocess
 import uuid
 
 import pytest
@@ -12,7 +13,7 @@ from apps.companies.models import Company
 from apps.oauth.crypto import secret_matches
 from apps.oauth.models import APIUser
 from tests.factories import CompanyFactory, UserFactory
-from tests.helpers import run_manage
+from tests.helpers import ROOT, run_manage
 
 
 def call(*args) -> str:
@@ -91,10 +92,55 @@ def test_create_user_prints_json_with_roles(company):
         "userid": user.userid,
         "email": "Dana@acme.example",
         "company": "acme",
-        "roles": ["admin", "monitor"],
+        "roles": ["admin", "monitor", "user"],  # an admin is also a user, as the demo admin is
     }
     assert str(uuid.UUID(data["userid"])) == data["userid"]
     assert user.company == company and user.name == "Dana" and not user.has_usable_password()
+
+
+def test_create_user_admin_is_also_a_user_like_the_demo_admin(company):
+    data = json.loads(
+        call("create_user", "--company", "acme", "--email", "a@acme.example", "--role", "admin", "--json")
+    )
+
+    assert data["roles"] == ["admin", "user"]
+    assert ApplicationUser.objects.get(email="a@acme.example").roles == ["admin", "user"]
+
+
+def test_create_user_no_user_role_makes_an_admin_who_is_not_a_user(company):
+    data = json.loads(
+        call(
+            "create_user",
+            "--company",
+            "acme",
+            "--email",
+            "a@acme.example",
+            "--role",
+            "admin",
+            "--no-user-role",
+            "--json",
+        )
+    )
+
+    assert data["roles"] == ["admin"]
+
+
+def test_create_user_no_user_role_leaves_other_roles_alone(company):
+    data = json.loads(
+        call(
+            "create_user",
+            "--company",
+            "acme",
+            "--email",
+            "m@acme.example",
+            "--role",
+            "monitor",
+            "--no-user-role",
+            "--json",
+        )
+    )
+
+    assert data["roles"] == ["monitor"]
 
 
 def test_create_user_defaults_to_the_user_role_and_sets_a_password(company):
@@ -203,3 +249,25 @@ def test_seed_demo_admin_can_log_in_to_the_admin(db, client):
     logged_in = client.post("/admin/login/", credentials)
     assert logged_in.status_code == 302
     assert client.get("/admin/").status_code == 200
+
+
+def test_seed_demo_names_the_address_it_is_given(db):
+    line = call("seed_demo", "--base-url", "http://127.0.0.1:8123/")
+    data = json.loads(call("seed_demo", "--base-url", "http://127.0.0.1:8123", "--json"))
+
+    assert "Log in at http://127.0.0.1:8123/admin/ " in line
+    assert "8000" not in line
+    assert data["admin_url"] == "http://127.0.0.1:8123/admin/"
+
+
+@pytest.mark.parametrize("url", ["127.0.0.1:8123", "ftp://host", "http://host/admin/", "http://"])
+def test_seed_demo_refuses_a_base_url_that_is_not_one(db, url):
+    with pytest.raises(CommandError, match="--base-url must look like"):
+        call("seed_demo", "--base-url", url)
+
+
+def test_make_run_passes_its_port_to_seed_demo():
+    result = subprocess.run(["make", "-n", "run", "PORT=8123"], cwd=ROOT, capture_output=True, text=True, check=True)
+
+    seed = next(line for line in result.stdout.splitlines() if "seed_demo" in line)
+    assert "--base-url http://127.0.0.1:8123" in seed

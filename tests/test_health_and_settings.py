@@ -3,13 +3,18 @@ configuration itself is under test."""
 
 import json
 
+import pytest
+
 from tests.helpers import run_manage
 
+# What the README tells production to set (and nothing more: HSTS preload keeps its default).
 PRODUCTION_ENV = {
     "DEBUG": "false",
     "SECRET_KEY": "k" * 20 + "-production-like-secret-key-0123456789-abcdef",
     "ALLOWED_HOSTS": "airisk.example.com",
-    "SECURE_HSTS_PRELOAD": "true",
+    "JWT_SIGNING_KEY": "j" * 20 + "-production-like-signing-key-0123456789",
+    "OAUTH_HMAC_KEY": "h" * 20 + "-production-like-hmac-key-0123456789",
+    "CACHE_URL": "redis://127.0.0.1:6379/9",
     "FIELD_ENCRYPTION_KEYS": "uoXNcUgpuI_1-uWxhE5TxbVJ2xSb9_eVU4y1hRXMLhA=",
     "DJANGO_SETTINGS_MODULE": "airisk.settings",
 }
@@ -24,6 +29,23 @@ def test_healthz_is_200_when_the_database_answers(client, db):
 
 def test_healthz_route_is_case_insensitive(client, db):
     assert client.get("/HealthZ").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/HealthZ"])
+def test_healthz_answers_the_local_probe_when_allowed_hosts_is_the_real_domain(client, db, settings, path):
+    settings.ALLOWED_HOSTS = ["airisk.example.com"]
+
+    response = client.get(path, HTTP_HOST="127.0.0.1:8000")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+@pytest.mark.parametrize("path", ["/admin/login/", "/api/oauth2/me", "/healthz/x", "/api/healthz"])
+def test_every_other_path_still_refuses_a_host_that_is_not_allowed(client, db, settings, path):
+    settings.ALLOWED_HOSTS = ["airisk.example.com"]
+
+    assert client.get(path, HTTP_HOST="127.0.0.1:8000").status_code == 400
 
 
 def test_healthz_is_503_when_the_database_is_unreachable():
@@ -64,11 +86,21 @@ def test_debug_uses_a_development_secret_key():
     assert result.returncode == 0, result.stderr
 
 
-def test_check_deploy_is_clean_with_production_like_settings():
-    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+@pytest.mark.parametrize("preload", [None, "false", "true"])
+def test_check_deploy_is_clean_with_production_like_settings(preload):
+    env = PRODUCTION_ENV if preload is None else {**PRODUCTION_ENV, "SECURE_HSTS_PRELOAD": preload}
+
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env)
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "no issues" in result.stdout
+    assert "System check identified no issues (" in result.stdout
+
+
+def test_check_deploy_still_warns_about_a_real_gap():
+    result = run_manage("check", "--deploy", env={**PRODUCTION_ENV, "SECURE_HSTS_SECONDS": "0"})
+
+    assert "security.W004" in result.stdout + result.stderr
+    assert "security.W021" not in result.stdout + result.stderr
 
 
 def test_migrations_match_the_models():

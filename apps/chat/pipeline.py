@@ -9,7 +9,8 @@ abandons ``events()`` but the task runs on, stores the answer, its usage and its
 GetConversation shows it. The task keeps a strong reference to itself (``_RUNNING``) until it is done, so the
 garbage collector cannot drop it when nobody listens any more.
 
-Database work happens in exactly two ``sync_to_async`` calls, each one transaction: ``_prepare`` before the first
+Database work happens in exactly two worker-thread calls (``in_worker``: sync_to_async on a thread pool of its
+own), each one transaction: ``_prepare`` before the first
 byte (limits, access, history, passages, the stored user message and the in-progress AI message) and ``_store``
 after the last delta. Nothing blocking runs on the event loop in between: the loop only relays the engine's
 deltas. A refusal found by ``_prepare`` (rate limit, prompt too long, agent no longer usable) is a ``Failed``
@@ -32,12 +33,12 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connections, transaction
@@ -306,12 +307,11 @@ def rate_limit_hit(user_pk: int) -> int | None:
     now = time.time()
     slot = int(now // window)
     key = f"chat:rate:{user_pk}:{slot}"
-    cache.add(key, 0, timeout=window + 1)
     try:
+        count = cache.incr(key)  # one round trip when the window's counter exists
+    except ValueError:
+        cache.add(key, 0, timeout=window + 1)
         count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window + 1)
-        count = 1
     if count > allowed:
         return max(1, int((slot + 1) * window - now) + 1)
     return None
@@ -398,24 +398,20 @@ def _prepare_in_transaction(inp: PromptInput, handle: AnswerHandle) -> Prepared:
     run_id = f"run_{uuid.uuid4().hex[:24]}"
     now = timezone.now()
     if inp.conversation is not None:
-        Message.objects.create(
-            company=inp.company,
-            conversation=inp.conversation,
-            public_id=handle.user_message_id,
-            message_type=MessageType.USER,
-            text=inp.text,
-            created=now,
-        )
-        Message.objects.create(
-            company=inp.company,
-            conversation=inp.conversation,
-            public_id=handle.message_id,
-            message_type=MessageType.AI,
-            status=MessageStatus.IN_PROGRESS,
-            input_price_per_million=input_price,
-            output_price_per_million=output_price,
-            run_id=run_id,
-            created=now,
+        common = {"company": inp.company, "conversation": inp.conversation, "created": now}
+        Message.objects.bulk_create(
+            [
+                Message(public_id=handle.user_message_id, message_type=MessageType.USER, text=inp.text, **common),
+                Message(
+                    public_id=handle.message_id,
+                    message_type=MessageType.AI,
+                    status=MessageStatus.IN_PROGRESS,
+                    input_price_per_million=input_price,
+                    output_price_per_million=output_price,
+                    run_id=run_id,
+                    **common,
+                ),
+            ]
         )
         Conversation.objects.filter(pk=inp.conversation.pk).update(last_updated=now)
         if scan.map_changed:
@@ -550,8 +546,20 @@ def _failure_audit(inp: PromptInput, handle: AnswerHandle, kind: str, status: in
 # --- the generation task ----------------------------------------------------------------------------------------
 
 
+_executor: ThreadPoolExecutor | None = None
+
+
+def _db_executor() -> ThreadPoolExecutor:
+    global _executor
+    if _executor is None:
+        # Sized for waiting on the database, not for CPU: the loop's default pool has only cores + 4 threads, and
+        # answers starting together would queue behind each other's queries (stay below DB_POOL_MAX_SIZE).
+        _executor = ThreadPoolExecutor(max_workers=settings.CHAT_DB_THREADS, thread_name_prefix="chat-db")
+    return _executor
+
+
 async def in_worker(function: Callable[..., T], *args: Any) -> T:
-    """Run one unit of database work in a worker thread (the loop's pool: answers do not queue behind each
+    """Run one unit of database work in a worker thread (answers do not queue behind the request threads or each
     other) and give its connection back at once, as a request's end would (CONN_MAX_AGE=0 with the pool)."""
 
     def call() -> T:
@@ -560,7 +568,7 @@ async def in_worker(function: Callable[..., T], *args: Any) -> T:
         finally:
             connections.close_all()
 
-    return await sync_to_async(call, thread_sensitive=False)()
+    return await asyncio.get_running_loop().run_in_executor(_db_executor(), call)
 
 
 def _ms(since: float) -> float:

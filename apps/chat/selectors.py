@@ -76,12 +76,11 @@ def history_turns(*, conversation: Conversation, limit: int) -> list[ChatTurn]:
 
 
 def context_documents(*, agent: Agent, conversation: Conversation | None) -> list[Document]:
-    """The documents whose passages may be context: the agent's files' and the conversation's."""
-    agent_docs = AgentDocument.objects.for_company(agent.company).filter(agent=agent, document__isnull=False)
-    ids = set(agent_docs.values_list("document_id", flat=True))
+    """The documents whose passages may be context: the agent's files' and the conversation's. One query."""
+    scope = Q(pk__in=AgentDocument.objects.filter(agent=agent, document__isnull=False).values("document_id"))
     if conversation is not None:
-        ids.update(ConversationFile.objects.filter(conversation=conversation).values_list("document_id", flat=True))
-    return list(Document.objects.for_company(agent.company).filter(pk__in=ids).only("pk", "company_id"))
+        scope |= Q(pk__in=ConversationFile.objects.filter(conversation=conversation).values("document_id"))
+    return list(Document.objects.for_company(agent.company).filter(scope).only("pk", "company_id"))
 
 
 def message_for_user(

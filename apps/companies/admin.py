@@ -8,11 +8,15 @@ and the choices of foreign-key and many-to-many fields. A server admin (superuse
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import Count, Model, QuerySet
 from django.http import Http404, HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html
 
 from apps.audit.services import Actor
 from apps.companies.models import Company
@@ -45,6 +49,19 @@ def scope_to_request(request: HttpRequest, queryset: QuerySet, *, company: Compa
 
 def admin_actor(request: HttpRequest) -> Actor:
     return Actor.from_request(request)
+
+
+# The lists of clients, tokens and logs fit 1280 px: a static stylesheet (see the file) and compact dates.
+COMPACT_LIST_CSS = {"all": ["airisk/admin-lists.css"]}
+
+
+def compact_datetime(value: datetime | None) -> str | None:
+    """``2026-05-04 13:07`` in the server's time zone: a list column reads at a glance and stays narrow (it may
+    break between the day and the time, never inside the day)."""
+    if value is None:
+        return None
+    local = timezone.localtime(value)
+    return format_html('<span class="airisk-day">{}</span> {}', f"{local:%Y-%m-%d}", f"{local:%H:%M}")
 
 
 class CompanyScopedAdminMixin:

@@ -6,6 +6,7 @@ import secrets
 from django.http import HttpRequest, HttpResponse
 
 from apps.core.logs import current_trace_id
+from apps.core.views import healthz
 
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 
@@ -35,3 +36,21 @@ class TraceIdMiddleware:
 
 def trace_id_of(request: HttpRequest | None) -> str:
     return getattr(request, "trace_id", None) or new_trace_id()
+
+
+class HealthzMiddleware:
+    """Answers ``/healthz`` (any case) before anything reads the Host header.
+
+    The container's own health check calls ``http://127.0.0.1:8000/healthz``, and in production ALLOWED_HOSTS
+    names only the real domain, so host validation would answer 400 and the container would be unhealthy. The
+    health answer names no host and builds no URL, which is what host validation protects, so skipping it for
+    this one path is safe. It also spares the probe the session, CSRF and auth layers.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.lower() == "/healthz":
+            return healthz(request)
+        return self.get_response(request)

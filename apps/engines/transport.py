@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 
 import httpx2
+from django.conf import settings
 
 from apps.engines.base import ChatTurn, EngineConfig, EngineError, Usage, estimate_tokens
 from apps.engines.netbackend import AsyncioTransport
@@ -42,7 +43,13 @@ def get_client() -> httpx2.AsyncClient:
     loop = asyncio.get_running_loop()
     client = _clients.get(loop)
     if client is None or client.is_closed:
-        limits = httpx2.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30.0)
+        # Every streamed chat answer holds one upstream connection for its whole length: the cap is the number of
+        # simultaneous answers one server process relays (ENGINE_MAX_CONNECTIONS, default 1000).
+        limits = httpx2.Limits(
+            max_connections=getattr(settings, "ENGINE_MAX_CONNECTIONS", 1000),
+            max_keepalive_connections=50,
+            keepalive_expiry=30.0,
+        )
         client = httpx2.AsyncClient(
             # Each request passes its engine's own timeouts; these are the bounds for anything else.
             timeout=httpx2.Timeout(connect=10.0, read=60.0, write=30.0, pool=10.0),

@@ -18,7 +18,13 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from apps.companies.admin import CompanyScopedAdminMixin, CompanyScopedForm, admin_actor
+from apps.companies.admin import (
+    COMPACT_LIST_CSS,
+    CompanyScopedAdminMixin,
+    CompanyScopedForm,
+    admin_actor,
+    compact_datetime,
+)
 from apps.oauth.grants import GRANTS, default_grants, normalize_grants
 from apps.oauth.models import AccessToken, APIUser
 from apps.oauth.services import (
@@ -105,10 +111,9 @@ class APIUserAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "client_id",
-        "redirect_uri_lines",
         "grant_lines",
         "is_active",
-        "created",
+        "created_on",
         "last_used",
         "outstanding_tokens",
     ]
@@ -118,7 +123,7 @@ class APIUserAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
     actions = ["rotate_secret", "deactivate_clients", "activate_clients", "revoke_all_tokens"]
 
     class Media:
-        css = {"all": ["oauth/grants.css"]}
+        css = {"all": [*COMPACT_LIST_CSS["all"], "oauth/grants.css"]}
 
     def get_queryset(self, request):
         live = Q(access_tokens__revoked_at__isnull=True, access_tokens__expires_at__gt=timezone.now())
@@ -145,16 +150,26 @@ class APIUserAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
     # --- columns and read-only fields ---
 
     @admin.display(description="redirect URIs")
-    def redirect_uri_lines(self, obj: APIUser) -> str:
-        return format_html_join(mark_safe("<br>"), "{}", ((uri,) for uri in obj.redirect_uri_list))
+    def redirect_uri_summary(self, obj: APIUser) -> str:
+        # The first URI and how many more (all of them in the tooltip and on the client's page): a client with
+        # several long URIs keeps its row short.
+        uris = obj.redirect_uri_list
+        if not uris:
+            return "—"
+        more = format_html(" <small>(+{} more)</small>", len(uris) - 1) if len(uris) > 1 else ""
+        return format_html('<span title="{}">{}</span>{}', "\n".join(uris), uris[0], more)
+
+    @admin.display(description="created", ordering="created")
+    def created_on(self, obj: APIUser) -> str:
+        return compact_datetime(obj.created)
 
     @admin.display(description="grants")
     def grant_lines(self, obj: APIUser) -> str:
         return format_html_join(mark_safe("<br>"), "<code>{}</code>", ((name,) for name in obj.grants)) or "—"
 
     @admin.display(description="last used", ordering="last_used_at", empty_value="never")
-    def last_used(self, obj: APIUser):
-        return obj.last_used_at
+    def last_used(self, obj: APIUser) -> str | None:
+        return compact_datetime(obj.last_used_at)
 
     @admin.display(description="outstanding tokens", ordering="outstanding_token_count")
     def outstanding_tokens(self, obj: APIUser) -> int:
@@ -323,7 +338,8 @@ class TokenKindFilter(admin.SimpleListFilter):
 class AccessTokenAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
     """Read-only list of issued tokens; the only write is the revoke action."""
 
-    list_display = ["jti", "client", "user_or_generic", "issued_at", "expires_at", "revoked_at", "status"]
+    # The status says revoked/expired/active; the revocation time is on the token's page.
+    list_display = ["short_jti", "client", "user_or_generic", "issued", "expires", "status"]
     list_filter = [TokenStatusFilter, TokenKindFilter, "client", "user", "issued_at"]
     list_select_related = ["client", "user"]
     search_fields = ["jti", "client__name", "client__client_id", "user__email"]
@@ -343,6 +359,22 @@ class AccessTokenAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
 
     def has_revoke_permission(self, request) -> bool:
         return request.user.has_perm("oauth.change_accesstoken")
+
+    class Media:
+        css = COMPACT_LIST_CSS
+
+    @admin.display(description="token id", ordering="jti")
+    def short_jti(self, obj: AccessToken) -> str:
+        # Enough of the id to tell tokens apart; the whole id is on the token's page and searchable.
+        return f"{obj.jti[:10]}…"
+
+    @admin.display(description="issued", ordering="issued_at")
+    def issued(self, obj: AccessToken) -> str:
+        return compact_datetime(obj.issued_at)
+
+    @admin.display(description="expires", ordering="expires_at")
+    def expires(self, obj: AccessToken) -> str:
+        return compact_datetime(obj.expires_at)
 
     @admin.display(description="user")
     def user_or_generic(self, obj: AccessToken) -> str:

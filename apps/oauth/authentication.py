@@ -22,7 +22,8 @@ from apps.accounts.models import ApplicationUser
 from apps.companies.models import Company
 from apps.oauth.grants import grants_for_user
 from apps.oauth.models import AccessToken, APIUser
-from apps.oauth.tokens import InvalidToken, TokenClaims, decode_access_token
+from apps.oauth.token_cache import access_token_row, verified_claims
+from apps.oauth.tokens import InvalidToken, TokenClaims
 
 INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"'
 
@@ -59,16 +60,13 @@ class BearerTokenAuthentication(BaseAuthentication):
             raise InvalidBearerToken("The Authorization header must be 'Bearer <token>'.")
         try:
             raw = header[1].decode("ascii")
-            claims = decode_access_token(raw)
+            claims = verified_claims(raw)
         except (UnicodeDecodeError, InvalidToken):
             raise InvalidBearerToken() from None
 
-        try:
-            # get(), not first(): no ORDER BY on this per-request query.
-            token = AccessToken.objects.select_related("client", "company", "user").get(jti=claims.jti)
-        except AccessToken.DoesNotExist:
-            raise InvalidBearerToken() from None
-        if not access_token_still_valid(token, claims):
+        # The row may be up to BEARER_ROW_MAX_AGE_SECONDS (<= 1 s) old: see apps/oauth/token_cache.py.
+        token = access_token_row(claims.jti)
+        if token is None or not access_token_still_valid(token, claims):
             raise InvalidBearerToken()
         context = BearerContext(
             company=token.company,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Window
 from rest_framework.request import Request
 
 from apps.users_api.serializers import total_pages
@@ -53,11 +53,15 @@ class Page:
 
 
 def paginate(queryset: QuerySet, *, page: int, page_size: int) -> Page:
-    """One page of ``queryset``, reading one row past the page: when that row is absent and the page is not
-    empty, the page itself tells the total and the count query is skipped (always so for a company with no more
-    users than one page). A page beyond the end costs one count query."""
+    """One page of ``queryset`` and the total in one query: each row carries ``COUNT(*) OVER ()``, the number of
+    rows before LIMIT (the database scans what a count query would, without another round trip; per-row
+    expressions such as a user's groups are still computed for the page's rows only). A page beyond the end has no
+    row to carry the total and costs one count query."""
     offset = (page - 1) * page_size
-    rows = list(queryset[offset : offset + page_size + 1])
-    items = rows[:page_size]
-    total = offset + len(rows) if rows and len(rows) <= page_size else queryset.count()
-    return Page(items=items, page=page, page_size=page_size, total=total)
+    rows = list(queryset.annotate(page_total=Window(Count("*")))[offset : offset + page_size])
+    if rows:
+        first = rows[0]
+        total = first["page_total"] if isinstance(first, dict) else first.page_total
+    else:
+        total = 0 if offset == 0 else queryset.count()
+    return Page(items=rows, page=page, page_size=page_size, total=total)

@@ -24,7 +24,7 @@ from apps.audit.services import Actor
 from apps.oauth.authentication import BearerContext
 from apps.oauth.permissions import bearer_context
 from apps.users_api import serializers as s
-from apps.users_api.pagination import paginate
+from apps.users_api.pagination import Page, paginate
 from apps.users_api.permissions import READ_PERMISSIONS, WRITE_PERMISSIONS
 
 # Service refusals that are about the state of the data rather than the request's shape.
@@ -145,11 +145,17 @@ _LIST_USERS_SCHEMA = {
 class ListUsersView(TenantAPIView):
     @extend_schema(operation_id="ListUsers", summary="List the company's users", **_LIST_USERS_SCHEMA)
     def get(self, request: Request) -> Response:
-        query = s.UserListQuerySerializer.from_query(request.query_params).validated_data
-        users = selectors.user_api_list(
-            company=self.bearer.company, search=query.get("search"), role=query.get("role"), active=query.get("active")
+        query = s.UserListQuerySerializer.validated_query(request.query_params)
+        number, size = query["page"], query["pageSize"]
+        rows, total = selectors.user_api_page(
+            company=self.bearer.company,
+            search=query.get("search"),
+            role=query.get("role"),
+            active=query.get("active"),
+            offset=(number - 1) * size,
+            limit=size,
         )
-        page = paginate(users, page=query["page"], page_size=query["pageSize"])
+        page = Page(items=rows, page=number, page_size=size, total=total)
         body = page.body(s.user_representations(page.items))
         return Response(body, headers={"Link": page.link_header(request)})
 
@@ -172,7 +178,7 @@ class GetUserView(TenantAPIView):
         responses={200: s.UserOutputSerializer, **problems(400, 401, 403, 404, 405)},
     )
     def get(self, request: Request) -> Response:
-        query = s.UserIdQuerySerializer.from_query(request.query_params).validated_data
+        query = s.UserIdQuerySerializer.validated_query(request.query_params)
         return Response(user_body(self.bearer, query["userid"]))
 
 
@@ -257,7 +263,7 @@ class DeleteUserView(WriteAPIView):
         responses={204: None, **WRITE_ERRORS},
     )
     def delete(self, request: Request) -> Response:
-        query = s.UserIdQuerySerializer.from_query(request.query_params).validated_data
+        query = s.UserIdQuerySerializer.validated_query(request.query_params)
         user = find_user_object(self.bearer, query["userid"])
         with service_errors():
             services.user_delete(user=user, actor=self.actor())
@@ -275,7 +281,7 @@ class ListGroupsView(TenantAPIView):
         responses={200: s.GroupPageOutputSerializer, **READ_ERRORS},
     )
     def get(self, request: Request) -> Response:
-        query = s.GroupListQuerySerializer.from_query(request.query_params).validated_data
+        query = s.GroupListQuerySerializer.validated_query(request.query_params)
         groups = selectors.group_api_list(company=self.bearer.company, search=query.get("search"))
         page = paginate(groups, page=query["page"], page_size=query["pageSize"])
         body = page.body([s.group_representation(group) for group in page.items])
@@ -308,7 +314,7 @@ class DeleteGroupView(WriteAPIView):
         responses={204: None, **WRITE_ERRORS},
     )
     def delete(self, request: Request) -> Response:
-        query = s.GroupIdQuerySerializer.from_query(request.query_params).validated_data
+        query = s.GroupIdQuerySerializer.validated_query(request.query_params)
         group = find_group(self.bearer, query["groupId"])
         with service_errors():
             services.group_delete(group=group, actor=self.actor())

@@ -4,11 +4,15 @@ or an admin's user token from such a client, strict validation, and errors as pr
 from datetime import timedelta
 
 import pytest
+from django.http import QueryDict
 from django.utils import timezone
+from rest_framework.exceptions import ValidationError
 
 from apps.accounts.models import ApplicationUser
+from apps.accounts.selectors import _user_page_sql
 from apps.audit.models import AuditEvent
 from apps.oauth.services import access_token_issue
+from apps.users_api.serializers import UserListQuerySerializer, _validated_query
 from tests.factories import GroupFactory, UserFactory
 from tests.helpers import bearer
 
@@ -185,6 +189,21 @@ def test_list_users_link_header_points_to_first_prev_next_last_keeping_filters(c
     )
 
 
+def test_list_users_totals_come_with_the_page_and_from_a_count_beyond_it(
+    client, generic_token, company, django_assert_num_queries
+):
+    UserFactory.create_batch(4, company=company)
+
+    with django_assert_num_queries(2):  # the token, then the page with its total
+        middle = client.get("/api/Users/ListUsers?pageSize=2&page=2", headers=bearer(generic_token)).json()
+    with django_assert_num_queries(3):  # no row carries the total beyond the end: a count query
+        beyond = client.get("/api/Users/ListUsers?pageSize=2&page=9", headers=bearer(generic_token)).json()
+
+    assert (middle["totalCount"], middle["totalPages"], len(middle["data"])) == (4, 2, 2)
+    assert (beyond["totalCount"], beyond["totalPages"], beyond["data"]) == (4, 2, [])
+    assert "page_total" not in middle["data"][0]
+
+
 def test_list_users_link_header_has_no_next_on_the_last_page_and_prev_leads_back_from_beyond(
     client, generic_token, company
 ):
@@ -220,11 +239,9 @@ def test_list_users_order_is_stable_under_equal_timestamps(client, generic_token
 @pytest.mark.parametrize(
     ("user_count", "queries"),
     [
-        # Bearer authentication, the page (read one row past its end), and its users' groups: the page itself
-        # tells the total when no row lies beyond it.
-        (50, 3),
-        # ... and the count when more rows follow.
-        (120, 4),
+        # Bearer authentication, then the page with its users' groups and the total (a window count).
+        (50, 2),
+        (120, 2),
     ],
 )
 def test_list_users_runs_a_small_constant_number_of_queries(
@@ -252,6 +269,19 @@ def test_list_users_needs_a_token(client, plain_user):
         assert response["Content-Type"].startswith(PROBLEM)
         assert response["WWW-Authenticate"].startswith("Bearer")
         assert response.json()["traceId"].startswith("00-")
+
+
+def test_list_users_gives_each_user_their_own_groups_by_name(client, generic_token, company, plain_user, admin_user):
+    ops, eng, design = (GroupFactory(company=company, name=name) for name in ("ops", "eng", "design"))
+    ops.members.add(plain_user, admin_user)
+    eng.members.add(plain_user)
+    design.members.add(plain_user)
+
+    data = client.get("/api/Users/ListUsers", headers=bearer(generic_token)).json()["data"]
+
+    groups = {user["email"]: [group["name"] for group in user["groups"]] for user in data}
+    assert groups == {plain_user.email: ["design", "eng", "ops"], admin_user.email: ["ops"]}
+    assert next(user["groups"] for user in data if user["email"] == admin_user.email) == [{"id": ops.id, "name": "ops"}]
 
 
 def test_list_users_refuses_other_methods(client, generic_token):
@@ -557,3 +587,29 @@ def test_a_fresh_token_for_a_deleted_user_cannot_be_minted_from_old_rows(client,
     client.delete(f"/api/Users/DeleteUser?userid={plain_user.userid}", headers=bearer(admin_token))
 
     assert not type(token_row).objects.filter(pk=token_row.pk).exists()
+
+
+def test_list_users_reuses_its_sql_but_never_its_rows(client, generic_token, company):
+    UserFactory(company=company, email="first@acme.example")
+    first = client.get("/api/Users/ListUsers", headers=bearer(generic_token)).json()
+    hits = _user_page_sql.cache_info().hits
+    UserFactory(company=company, email="second@acme.example")
+
+    second = client.get("/api/Users/ListUsers", headers=bearer(generic_token)).json()
+
+    assert _user_page_sql.cache_info().hits == hits + 1
+    assert [u["email"] for u in first["data"]] == ["first@acme.example"]
+    assert [u["email"] for u in second["data"]] == ["first@acme.example", "second@acme.example"]
+    assert second["totalCount"] == 2
+
+
+def test_query_parameters_are_remembered_when_valid_and_refused_every_time_when_not():
+    first = UserListQuerySerializer.validated_query(QueryDict("pageSize=7&role=admin"))
+    hits = _validated_query.cache_info().hits
+    again = UserListQuerySerializer.validated_query(QueryDict("pageSize=7&role=admin"))
+
+    assert first == again == {"page": 1, "pageSize": 7, "role": "admin"}
+    assert _validated_query.cache_info().hits == hits + 1
+    for bad in ("pageSize=0", "pageSize=0", "page=1&page=2", "page=1&page=2", "unknown=1"):
+        with pytest.raises(ValidationError):
+            UserListQuerySerializer.validated_query(QueryDict(bad))

@@ -19,7 +19,13 @@ class Command(AIRiskCommand):
             action="append",
             dest="roles",
             metavar="ROLE",
-            help=f"A role ({', '.join(Role.values)}); repeat for several. Default: user.",
+            help=f"A role ({', '.join(Role.values)}); repeat for several. Default: user. An admin is also a user "
+            "(as the demo admin is) unless --no-user-role says otherwise.",
+        )
+        parser.add_argument(
+            "--no-user-role",
+            action="store_true",
+            help="Do not add the user role to an admin (an admin who manages but does not chat).",
         )
         parser.add_argument("--password", help="Password for the web portal (default: no portal login).")
 
@@ -27,11 +33,14 @@ class Command(AIRiskCommand):
         company = company_get_by_slug(slug=options["company"])
         if company is None:
             raise CommandError(f"Unknown company: {options['company']}")
+        roles = options["roles"]
+        if roles and Role.ADMIN in roles and Role.USER not in roles and not options["no_user_role"]:
+            roles = [*roles, Role.USER]
         user = user_create(
             company=company,
             email=options["email"],
             name=options["name"],
-            roles=options["roles"],
+            roles=roles,
             password=options["password"],
             actor=Actor.system(),
         )

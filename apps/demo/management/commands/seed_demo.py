@@ -1,5 +1,8 @@
 """Demo data for a first look at the portal. Idempotent: running it again changes nothing."""
 
+from urllib.parse import urlsplit
+
+from django.core.management.base import CommandError
 from django.db import transaction
 
 from apps.accounts.models import ApplicationUser, Group
@@ -26,6 +29,7 @@ DEMO_PASSWORD = "governance-first-42"
 DEMO_GROUP = "Everyone"
 DEMO_CLIENT = "Demo integration"
 DEMO_REDIRECT_URI = "http://localhost/callback"
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 # The development engine that `make run` starts in the background (manage.py run_demo_llm): OpenAI wire format on
 # loopback, answers composed from the prompt. It is not a language model; it lets the demo agent answer offline.
 DEMO_ENGINE_URL = "http://127.0.0.1:8765/v1"
@@ -39,8 +43,20 @@ class Command(AIRiskCommand):
         "log in. The client's secret is printed only on the run that creates it."
     )
 
+    def add_command_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--base-url",
+            default=DEFAULT_BASE_URL,
+            help=f"Where the server will answer, for the login line (`make run` passes its HOST and PORT). "
+            f"Default: {DEFAULT_BASE_URL}.",
+        )
+
     @transaction.atomic
     def run(self, **options):
+        base_url = options["base_url"].rstrip("/")
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
+            raise CommandError(f"--base-url must look like http://127.0.0.1:8000, not {options['base_url']!r}.")
         actor = Actor.system()
         company = Company.objects.filter(slug=DEMO_SLUG).first() or company_create(
             name="Demo Company", slug=DEMO_SLUG, actor=actor
@@ -78,7 +94,7 @@ class Command(AIRiskCommand):
                 f"its secret was shown when it was created; `rotate_client_secret {client.client_id}` makes a new one"
             )
         line = (
-            f"Demo company '{company.slug}' is ready. Log in at http://127.0.0.1:8000/admin/ as "
+            f"Demo company '{company.slug}' is ready. Log in at {base_url}/admin/ as "
             f"{DEMO_ADMIN[0]} with password {DEMO_PASSWORD} (plain user: {DEMO_USER[0]}, same password). "
             f"Demo API client: client_id {client.client_id}, redirect URI {DEMO_REDIRECT_URI}, {client_line}. "
             f"Demo agent {agent.name!r} (id {agent.public_id}) on the development engine {DEMO_ENGINE_URL} "
@@ -86,6 +102,7 @@ class Command(AIRiskCommand):
         )
         return line, {
             "company": company.slug,
+            "admin_url": f"{base_url}/admin/",
             "admin": DEMO_ADMIN[0],
             "user": DEMO_USER[0],
             "password": DEMO_PASSWORD,
