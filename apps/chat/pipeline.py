@@ -660,8 +660,9 @@ async def _cancelled(message_id: str, local: asyncio.Event, state: dict) -> bool
 
 
 async def _off_loop(function: Callable[..., T], *args: Any) -> T:
-    """CPU-bound scanning in a worker thread: a long sentence must not stall the other streams on the loop."""
-    return await sync_to_async(function, thread_sensitive=False)(*args)
+    """CPU-bound scanning in a worker thread: a long sentence must not stall the other streams on the loop. The
+    loop's default pool (cores + 4 threads) suits CPU work; the database pool stays free for the stores."""
+    return await asyncio.get_running_loop().run_in_executor(None, function, *args)
 
 
 async def _generate(inp: PromptInput, handle: AnswerHandle, prepared: Prepared) -> AnswerOutcome:
