@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "apps.oauth",
     "apps.users_api",
     "apps.agents",
+    "apps.scanners",
     "apps.chat",
     "apps.demo",
 ]
@@ -272,6 +273,10 @@ if not 0 <= BEARER_ROW_MAX_AGE_SECONDS <= 1:
 
 # Documents (apps/documents): the largest upload accepted (35 MB, as the deployed chat client assumes) and the
 # most text kept from one document (longer extractions are cut there and marked truncated).
+# Scanner API: the longest text one call may scan, the largest file, and each API client's rate.
+SCANNER_MAX_TEXT_CHARS = env.int("SCANNER_MAX_TEXT_CHARS", default=1_000_000)
+SCANNER_MAX_FILE_BYTES = env.int("SCANNER_MAX_FILE_BYTES", default=20 * 1024 * 1024)
+SCANNER_RATE_PER_CLIENT = env.str("SCANNER_RATE_PER_CLIENT", default="600/min")
 DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=35 * 1024 * 1024)
 DOCUMENT_MAX_CHARS = env.int("DOCUMENT_MAX_CHARS", default=2_000_000)
 for _name in ("DOCUMENT_MAX_BYTES", "DOCUMENT_MAX_CHARS"):
@@ -293,6 +298,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "AIRisk API",
     "DESCRIPTION": "The AIRisk REST API. Authenticate with an OAuth2 bearer token (see /api/oauth2).",
     "VERSION": "1.0.0",
+    # The eight scanner names appear in requests and in results: one enum component, not two.
+    "ENUM_NAME_OVERRIDES": {"ScannerName": "apps.scanners.detectors.base.SCANNER_NAMES"},
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -374,6 +381,7 @@ for _name in (
     "OAUTH_TOKEN_RATE_PER_CLIENT",
     "OAUTH_AUTHORIZE_RATE_PER_IP",
     "OAUTH_AUTHORIZE_RATE_PER_CLIENT",
+    "SCANNER_RATE_PER_CLIENT",
 ):
     if not _is_rate(globals()[_name]):
         raise ImproperlyConfigured(f"{_name} must look like 300/min (a positive count per s, min, hour or day).")

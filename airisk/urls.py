@@ -27,6 +27,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("apps.oauth.urls")),
     path("", include("apps.users_api.urls")),
+    path("", include("apps.scanners.urls")),
     path("", include("apps.chat.api.urls")),
     path("", include("apps.chat.urls_web")),  # /, /login/, /logout/, /chat/ (the chat in the browser)
     # The OpenAPI schema (JSON; ?format=yaml for YAML) and its reference page, both public, assets served locally.

@@ -22,7 +22,7 @@ class Role(models.TextChoices):
 ROLE_FIELDS = {role: f"role_{role}" for role in Role.values}
 
 # The apps whose admin screens a company admin may use (scoped to their company by the admin classes).
-COMPANY_ADMIN_APP_LABELS = frozenset({"accounts", "oauth", "audit", "agents"})
+COMPANY_ADMIN_APP_LABELS = frozenset({"accounts", "oauth", "audit", "agents", "scanners"})
 
 
 def new_userid() -> str:

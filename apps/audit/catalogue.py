@@ -137,6 +137,27 @@ ACTIONS: dict[str, ActionText] = {
         "Default agent published",
         "{actor} published the default agent {target} to every company[ ({copies} new copies)]",
     ),
+    # scanners (settings and hits)
+    "scanner.default_set": ActionText(
+        "Scanner default changed", "{actor} changed the company default of the {scanner} scanner[ (enabled: {enabled})]"
+    ),
+    "scanner.agent_override_set": ActionText(
+        "Agent scanner setting changed",
+        "{actor} set the {scanner} scanner of the agent {target}[ (enabled: {enabled})]",
+    ),
+    "scanner.agent_override_cleared": ActionText(
+        "Agent scanner setting cleared",
+        "{actor} made the agent {target} inherit the company's {scanner} scanner settings again",
+    ),
+    "scanner.flagged": ActionText(
+        "Scanner flagged", "{actor} sent a {direction} that the {scanner} scanner flagged[ ({types})][ via {source}]"
+    ),
+    "scanner.redacted": ActionText(
+        "Scanner redacted", "{actor} sent a {direction} that the {scanner} scanner redacted[ ({types})][ via {source}]"
+    ),
+    "scanner.blocked": ActionText(
+        "Scanner blocked", "{actor} sent a {direction} that the {scanner} scanner blocked[ ({types})][ via {source}]"
+    ),
     # API clients and OAuth2
     "client.created": ActionText(
         "API client registered", "{actor} registered the API client {target}[ with the grants {grants}]"

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from apps.agents.models import Agent, AgentFile
 from apps.companies.models import CompanyOwnedModel
+from apps.core.fields import EncryptedTextField
 from apps.documents.models import Document
 
 COST_FIELD = {"max_digits": 18, "decimal_places": 8, "default": Decimal(0)}
@@ -54,6 +55,9 @@ class Conversation(CompanyOwnedModel):
     metadata = models.JSONField(default=list, blank=True, help_text="What the client sent (the mobile client: a list).")
     removed_from_history = models.BooleanField(default=False)
     has_flag = models.BooleanField(default=False)
+    # The PII scanner's placeholders of this conversation ("[EMAIL_1]" -> the original), JSON, encrypted at rest:
+    # it holds the very values the engine must never see. Consistent placeholders across turns need it kept.
+    redaction_map = EncryptedTextField(editable=False)
     prompt_tokens = models.PositiveBigIntegerField(default=0)
     completion_tokens = models.PositiveBigIntegerField(default=0)
     total_tokens = models.PositiveBigIntegerField(default=0)

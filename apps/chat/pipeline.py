@@ -16,21 +16,26 @@ after the last delta. Nothing blocking runs on the event loop in between: the lo
 deltas. A refusal found by ``_prepare`` (rate limit, prompt too long, agent no longer usable) is a ``Failed``
 event with an HTTP ``status``, sent before anything was stored, so that the API can answer it as a 4xx.
 
-Input and output scanning (issue 11) plug in at ``scan_text``: the one place the pipeline asks whether a text
-may pass.
+Scanning (issue 11): ``_scan_input`` runs the input scanners inside ``_prepare`` (a worker thread) before anything
+reaches the engine: a block refuses the prompt (its hits are still recorded), PII is replaced by the
+conversation's placeholders in the prompt and in the history, and the placeholders map is kept, encrypted, on the
+conversation. The answer streams through an ``AnswerGuard`` (sentence buffer, run off the loop) that restores the
+originals for the user and cuts the answer as soon as an output scanner blocks. Hits are recorded by ``_prepare``
+(the prompt's) and ``_store`` (the answer's), each in its transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
@@ -54,6 +59,10 @@ from apps.documents.selectors import Passage, passages_for
 from apps.engines.base import ChatTurn, EngineConfig, EngineError, Finish, TextDelta, Usage, estimate_tokens
 from apps.engines.prices import list_price
 from apps.engines.service import stream_answer
+from apps.scanners.detectors.base import ScanContext, ScanResult
+from apps.scanners.pipeline import AnswerGuard, PipelineResult, redact_for_engine, scan_prompt
+from apps.scanners.selectors import scanner_settings_for
+from apps.scanners.services import scan_hits_record
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -127,18 +136,58 @@ class Failed:
 Event = Started | Delta | Finished | Failed
 
 
-# --- the scanning hook --------------------------------------------------------------------------------------------
+# --- scanning (issue 11) -----------------------------------------------------------------------------------------
 
 
-def scan_text(*, stage: Literal["input", "output"], company: Company, agent: Agent, text: str) -> str | None:
-    """THE place where input and output scanning plugs in (issue 11). Called synchronously inside ``_prepare``
-    (stage "input", the prompt) and ``_store`` (stage "output", the whole answer), i.e. in a worker thread,
-    never on the event loop. Returns None when the text may pass, else the reason it is blocked (shown to the
-    user; the prompt is then not sent, or the answer is stored as blocked instead of being shown).
+class InputBlocked(Exception):
+    """An input scanner blocked the prompt: nothing is stored but the hits, nothing reaches the engine."""
 
-    No scanner exists yet, so nothing is blocked.
-    """
-    return None
+    def __init__(self, outcome: PipelineResult) -> None:
+        super().__init__(outcome.block_reason())
+        self.outcome = outcome
+
+
+@dataclass(frozen=True)
+class InputScan:
+    settings_map: dict
+    prompt: str  # what the engine receives: placeholders instead of PII
+    context: ScanContext  # its redaction_map: the conversation's placeholders, extended by this prompt
+    outcome: PipelineResult
+    map_changed: bool
+
+
+def _stored_redaction_map(conversation: Conversation | None) -> dict[str, str]:
+    if conversation is None or not conversation.redaction_map:
+        return {}
+    return json.loads(conversation.redaction_map)
+
+
+def _scan_input(inp: PromptInput, agent: Agent) -> InputScan:
+    """The input scanners on the prompt (sync: called in ``_prepare``'s worker thread, never on the loop)."""
+    settings_map = scanner_settings_for(inp.company, agent)
+    known = _stored_redaction_map(inp.conversation)
+    context = ScanContext(direction="prompt", client_ip=inp.client_ip, redaction_map=dict(known))
+    outcome = scan_prompt(settings_map, inp.text, context)
+    if not outcome.is_valid:
+        raise InputBlocked(outcome)
+    return InputScan(settings_map, outcome.sanitized_text, context, outcome, context.redaction_map != known)
+
+
+def _record_hits(inp: PromptInput, results: list[ScanResult], *, direction: str, message_id: str | None) -> bool:
+    """Store and audit the hits; mark the conversation as flagged. True when there was any hit."""
+    hits = scan_hits_record(
+        company=inp.company,
+        actor=Actor(user=inp.user, client=inp.client, ip=inp.client_ip),
+        results=results,
+        direction=direction,
+        source="chat",
+        agent=inp.agent,
+        message_public_id=message_id or "",
+        conversation_public_id=inp.conversation.public_id if inp.conversation is not None else "",
+    )
+    if hits and inp.conversation is not None:
+        Conversation.objects.filter(pk=inp.conversation.pk).update(has_flag=True)
+    return bool(hits)
 
 
 # --- the handle ---------------------------------------------------------------------------------------------------
@@ -238,6 +287,9 @@ class Prepared:
     run_id: str
     created_at: int
     model: str
+    prompt: str = ""  # the prompt as the engine receives it (PII replaced by placeholders)
+    settings_map: dict = field(default_factory=dict)  # the agent's scanners, for the answer's guard
+    redaction_map: dict = field(default_factory=dict)
 
 
 RATE_UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
@@ -292,8 +344,18 @@ def instructions_with(agent_instructions: str, passages: list[Passage]) -> str:
     return "\n".join(parts).strip()
 
 
-@transaction.atomic
 def _prepare(inp: PromptInput, handle: AnswerHandle) -> Prepared:
+    try:
+        return _prepare_in_transaction(inp, handle)
+    except InputBlocked as blocked:
+        # The refused prompt's transaction is rolled back; its hits are the record of the refusal.
+        with transaction.atomic():
+            _record_hits(inp, blocked.outcome.hits, direction="prompt", message_id=None)
+        raise Refused("blocked", str(blocked), 400) from None
+
+
+@transaction.atomic
+def _prepare_in_transaction(inp: PromptInput, handle: AnswerHandle) -> Prepared:
     text = inp.text.strip() if isinstance(inp.text, str) else ""
     if not text:
         raise Refused("invalid_prompt", "The prompt is empty.", 400)
@@ -314,13 +376,14 @@ def _prepare(inp: PromptInput, handle: AnswerHandle) -> Prepared:
             429,
             retry_after,
         )
-    if (reason := scan_text(stage="input", company=inp.company, agent=agent, text=inp.text)) is not None:
-        raise Refused("blocked", reason, 400)
+    scan = _scan_input(inp, agent)
 
     if inp.conversation is not None:
         history = history_turns(conversation=inp.conversation, limit=agent.max_messages)
     else:
         history = list(inp.history or [])[-agent.max_messages :]
+    # Earlier turns are stored as the user saw them (originals): the engine gets them with the placeholders too.
+    history = [replace(turn, text=redact_for_engine(scan.settings_map, turn.text, scan.context)) for turn in history]
     agent_documents_index(agent=agent, actor=Actor(user=inp.user, client=inp.client, ip=inp.client_ip))
     documents = context_documents(agent=agent, conversation=inp.conversation)
     passages = passages_for(
@@ -351,6 +414,10 @@ def _prepare(inp: PromptInput, handle: AnswerHandle) -> Prepared:
             ]
         )
         Conversation.objects.filter(pk=inp.conversation.pk).update(last_updated=now)
+        if scan.map_changed:
+            inp.conversation.redaction_map = json.dumps(scan.context.redaction_map)
+            inp.conversation.save(update_fields=["redaction_map"])
+    _record_hits(inp, scan.outcome.hits, direction="prompt", message_id=handle.user_message_id)
     return Prepared(
         config=config,
         instructions=instructions_with(agent.instructions, passages),
@@ -361,6 +428,9 @@ def _prepare(inp: PromptInput, handle: AnswerHandle) -> Prepared:
         run_id=run_id,
         created_at=int(now.timestamp()),
         model=config.model or config.deployment,
+        prompt=scan.prompt,
+        settings_map=scan.settings_map,
+        redaction_map=dict(scan.context.redaction_map or {}),
     )
 
 
@@ -379,6 +449,7 @@ class AnswerOutcome:
     blocked_reason: str = ""
     first_token_ms: float | None = None
     total_ms: float = 0.0
+    scan_results: list[ScanResult] = field(default_factory=list)  # the output scanners' verdicts on the answer
 
 
 def cost_of(usage: Usage, input_price: Decimal, output_price: Decimal) -> tuple[Decimal, Decimal]:
@@ -396,11 +467,9 @@ def estimated_usage(prepared: Prepared, prompt: str, answer: str) -> Usage:
 def _store(inp: PromptInput, handle: AnswerHandle, prepared: Prepared, outcome: AnswerOutcome) -> tuple[Decimal, str]:
     """Write the answer, its usage and cost, the conversation's totals, the usage row and (on failure) the audit
     event. Returns (cost, final status)."""
-    reason = None
-    if outcome.status == MessageStatus.COMPLETED:
-        reason = scan_text(stage="output", company=inp.company, agent=inp.agent, text=outcome.text)
-    if reason is not None:
-        outcome.status, outcome.blocked_reason = MessageStatus.FAILED, reason
+    _record_hits(
+        inp, [r for r in outcome.scan_results if r.action != "allow"], direction="answer", message_id=handle.message_id
+    )
     usage = outcome.usage or Usage(0, 0)
     input_cost, output_cost = cost_of(usage, prepared.input_price, prepared.output_price)
     cost = input_cost + output_cost
@@ -590,33 +659,65 @@ async def _cancelled(message_id: str, local: asyncio.Event, state: dict) -> bool
     return bool(await cache.aget(cancel_key(message_id)))
 
 
+async def _off_loop(function: Callable[..., T], *args: Any) -> T:
+    """CPU-bound scanning in a worker thread: a long sentence must not stall the other streams on the loop. The
+    loop's default pool (cores + 4 threads) suits CPU work; the database pool stays free for the stores."""
+    return await asyncio.get_running_loop().run_in_executor(None, function, *args)
+
+
 async def _generate(inp: PromptInput, handle: AnswerHandle, prepared: Prepared) -> AnswerOutcome:
     put = handle._queue.put_nowait
     started = time.perf_counter()
     local = _LOCAL_CANCEL.setdefault(handle.message_id, asyncio.Event())
     poll_state = {"polled": time.monotonic()}
-    pieces: list[str] = []
+    # What the user was shown (originals restored); the engine's own text stays inside the guard.
+    shown: list[str] = []
+    guard = AnswerGuard(prepared.settings_map, redaction_map=prepared.redaction_map)
+    blocked: list[ScanResult] | None = None
     first_token_ms: float | None = None
     finish: Finish | None = None
     outcome: AnswerOutcome
+
+    def show(text: str) -> None:
+        if text:
+            shown.append(text)
+            put(Delta(text))
+
     try:
         async with asyncio.timeout(settings.CHAT_ANSWER_MAX_SECONDS):
             events = stream_answer(
-                prepared.config, instructions=prepared.instructions, history=prepared.history, prompt=inp.text
+                prepared.config,
+                instructions=prepared.instructions,
+                history=prepared.history,
+                prompt=prepared.prompt or inp.text,
             )
             async with aclosing(events) as stream:
                 async for event in stream:
                     if isinstance(event, TextDelta):
                         if first_token_ms is None:
                             first_token_ms = _ms(started)
-                        pieces.append(event.text)
-                        put(Delta(event.text))
+                        if guard.scans_on(event.text):
+                            step = await _off_loop(guard.feed, event.text)
+                        else:
+                            step = guard.feed(event.text)  # a buffer append: no scanning on the loop
+                        show(step.release)
+                        if step.blocked:
+                            blocked = step.blocked
+                            break  # the answer is cut here: aclosing stops the provider generating
                         if await _cancelled(handle.message_id, local, poll_state):
                             break  # aclosing closes the upstream response: the provider stops generating
                     else:
                         finish = event
-        text = "".join(pieces)
-        if finish is None:  # cancelled by the user
+        last, verdict = await _off_loop(guard.finish)
+        blocked = blocked or last.blocked
+        if not blocked:
+            show(last.release)
+        text = "".join(shown)
+        if blocked:
+            reason = PipelineResult(False, "", 1.0, blocked).block_reason()
+            usage = finish.usage if finish is not None else estimated_usage(prepared, prepared.prompt, guard.text)
+            outcome = AnswerOutcome(text, MessageStatus.FAILED, "blocked", "", "", usage, blocked_reason=reason)
+        elif finish is None:  # cancelled by the user
             outcome = AnswerOutcome(
                 text, MessageStatus.INCOMPLETE, "cancelled", "", "cancelled", estimated_usage(prepared, inp.text, text)
             )
@@ -631,13 +732,14 @@ async def _generate(inp: PromptInput, handle: AnswerHandle, prepared: Prepared) 
                 reason,
                 finish.usage,
             )
+        outcome.scan_results = verdict.results
     except EngineError as error:
-        text = "".join(pieces)
+        text = "".join(shown)
         # What the provider generated before the error is billed (estimated); a refused request costs nothing.
         usage = estimated_usage(prepared, inp.text, text) if text else Usage(0, 0)
         outcome = AnswerOutcome(text, MessageStatus.FAILED, "", "", "", usage, error)
     except TimeoutError:
-        text = "".join(pieces)
+        text = "".join(shown)
         error = EngineError("timeout", f"The answer took longer than {settings.CHAT_ANSWER_MAX_SECONDS} s.")
         outcome = AnswerOutcome(
             text, MessageStatus.FAILED, "", "", "", estimated_usage(prepared, inp.text, text), error

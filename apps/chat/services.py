@@ -18,9 +18,12 @@ from apps.agents.services import agent_file_add, agent_file_delete
 from apps.audit.services import Actor, audit_event_record
 from apps.chat.models import AgentDocument, Conversation, ConversationFile, Feedback, Message, MessageType
 from apps.companies.models import Company
-from apps.documents.extraction import DocumentError
+from apps.documents.extraction import DocumentError, extract_text
 from apps.documents.models import Document
 from apps.documents.services import document_create, document_delete
+from apps.scanners.pipeline import scan_file
+from apps.scanners.selectors import scanner_settings_for
+from apps.scanners.services import scan_hits_record
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +92,7 @@ def conversation_file_add(
     limit = settings.CHAT_MAX_FILES_PER_CONVERSATION
     if ConversationFile.objects.filter(conversation=conversation).count() >= limit:
         raise ChatError("too_many_files", f"A conversation holds at most {limit} files.", 409)
+    _scan_upload(company=company, actor=actor, conversation=conversation, uploaded_file=uploaded_file)
     try:
         document = document_create(company=company, actor=actor, uploaded_file=uploaded_file)
     except DocumentError as error:
@@ -111,6 +115,39 @@ def conversation_file_add(
             detail={"file": document.filename, "document": document.public_id, "size": document.size},
         )
     return attached
+
+
+def _scan_upload(*, company: Company, actor: Actor, conversation: Conversation, uploaded_file: UploadedFile) -> None:
+    """The agent's file scanners (type by content, then the text through the prompt scanners) before the file is
+    stored: a blocked file is refused with the reason, and its hits are recorded either way."""
+    if uploaded_file.size is None or uploaded_file.size > settings.DOCUMENT_MAX_BYTES:
+        return  # document_create refuses it with the size limit; no point reading it here
+    uploaded_file.seek(0)
+    data = uploaded_file.read()
+    uploaded_file.seek(0)
+    name = uploaded_file.name or ""
+    try:
+        text = extract_text(filename=name, content=data, max_chars=settings.SCANNER_MAX_TEXT_CHARS).text
+    except DocumentError:
+        text = ""  # an image or an unsupported file: the type check decides, document_create explains the rest
+    outcome = scan_file(scanner_settings_for(company, conversation.agent), data, name, text=text)
+    with transaction.atomic():
+        hits = scan_hits_record(
+            company=company,
+            actor=actor,
+            results=outcome.hits,
+            direction="file",
+            source="file",
+            agent=conversation.agent,
+            conversation_public_id=conversation.public_id,
+        )
+        if hits:
+            Conversation.objects.filter(pk=conversation.pk).update(has_flag=True)
+    if not outcome.is_valid:
+        type_refused = any(r.scanner == "file_type" for r in outcome.blocked_by)
+        detail = next((r.details.get("message") for r in outcome.blocked_by if r.scanner == "file_type"), None)
+        message = f"{outcome.block_reason()}: {detail}" if detail else outcome.block_reason()
+        raise ChatError("blocked", message, 415 if type_refused else 400)
 
 
 @transaction.atomic
