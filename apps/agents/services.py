@@ -480,19 +480,31 @@ def agent_revoke_user(*, company: Company, agent: Agent, user: ApplicationUser, 
     return bool(deleted)
 
 
+def _grants_reconcile(*, company: Company, agents, grants, grant, revoke) -> None:
+    """Grant the ``agents`` missing from ``grants`` (a group's or a user's) and revoke the granted ones not among
+    them; grants of deleted agents stay for the history. The grant/revoke services record the audit events."""
+    wanted = {agent.pk: agent for agent in agents}
+    for agent in wanted.values():
+        _check_grantable(agent, company)
+    current = {row.agent_id: row.agent for row in grants.select_related("agent")}
+    for pk in wanted.keys() - current.keys():
+        grant(wanted[pk])
+    for pk in current.keys() - wanted.keys():
+        if not current[pk].is_deleted:
+            revoke(current[pk])
+
+
 @transaction.atomic
 def group_set_agents(*, company: Company, group: Group, agents, actor: Actor) -> None:
     """Make ``agents`` exactly the (not deleted) agents granted to the group."""
     _check_company(group, company)
-    wanted = {agent.pk: agent for agent in agents}
-    for agent in wanted.values():
-        _check_grantable(agent, company)
-    current = {grant.agent_id: grant.agent for grant in group.agent_grants.select_related("agent")}
-    for pk in wanted.keys() - current.keys():
-        agent_grant_group(company=company, agent=wanted[pk], group=group, actor=actor)
-    for pk in current.keys() - wanted.keys():
-        if not current[pk].is_deleted:
-            agent_revoke_group(company=company, agent=current[pk], group=group, actor=actor)
+    _grants_reconcile(
+        company=company,
+        agents=agents,
+        grants=group.agent_grants,
+        grant=lambda agent: agent_grant_group(company=company, agent=agent, group=group, actor=actor),
+        revoke=lambda agent: agent_revoke_group(company=company, agent=agent, group=group, actor=actor),
+    )
 
 
 @transaction.atomic
@@ -500,15 +512,13 @@ def user_set_agents(*, company: Company, user: ApplicationUser, agents, actor: A
     """Make ``agents`` exactly the (not deleted) agents granted to the user directly."""
     if user.company_id != company.pk:
         raise ValidationError("That user belongs to another company.", code="company")
-    wanted = {agent.pk: agent for agent in agents}
-    for agent in wanted.values():
-        _check_grantable(agent, company)
-    current = {grant.agent_id: grant.agent for grant in user.agent_grants.select_related("agent")}
-    for pk in wanted.keys() - current.keys():
-        agent_grant_user(company=company, agent=wanted[pk], user=user, actor=actor)
-    for pk in current.keys() - wanted.keys():
-        if not current[pk].is_deleted:
-            agent_revoke_user(company=company, agent=current[pk], user=user, actor=actor)
+    _grants_reconcile(
+        company=company,
+        agents=agents,
+        grants=user.agent_grants,
+        grant=lambda agent: agent_grant_user(company=company, agent=agent, user=user, actor=actor),
+        revoke=lambda agent: agent_revoke_user(company=company, agent=agent, user=user, actor=actor),
+    )
 
 
 @transaction.atomic
