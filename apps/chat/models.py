@@ -40,6 +40,15 @@ class MessageStatus(models.TextChoices):
     IN_PROGRESS = "in_progress", "In progress"
 
 
+class ExchangeOutcome(models.TextChoices):
+    """How an exchange ended, as the usage record keeps it for monitoring and dashboards."""
+
+    COMPLETED = "completed", "Completed"
+    INCOMPLETE = "incomplete", "Incomplete (stopped or cut)"
+    FAILED = "failed", "Failed (engine error)"
+    BLOCKED = "blocked", "Blocked by a scanner"
+
+
 class Feedback(models.TextChoices):
     LIKE = "Like", "Like"
     DISLIKE = "Dislike", "Dislike"
@@ -135,7 +144,9 @@ class AgentDocument(CompanyOwnedModel):
 
 
 class UsageRecord(CompanyOwnedModel):
-    """One row per AI answer (dashboards read these): who, which agent, tokens and cost."""
+    """One row per prompt that reached the pipeline's scanners: an answer (completed, incomplete or failed) or a
+    prompt a scanner blocked. Monitoring, compliance and dashboards read these: who, which agent, from which
+    country, how it ended, whether a scanner flagged it, tokens and cost."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     agent = models.ForeignKey(Agent, on_delete=models.RESTRICT, related_name="+")
@@ -148,6 +159,13 @@ class UsageRecord(CompanyOwnedModel):
     cost = models.DecimalField(**COST_FIELD)
     estimated = models.BooleanField(default=False)
     channel = models.CharField(max_length=8, default="api")
+    outcome = models.CharField(max_length=12, choices=ExchangeOutcome.choices, default=ExchangeOutcome.COMPLETED)
+    error_kind = models.CharField(max_length=40, blank=True, help_text="The engine error's kind, when it failed.")
+    flagged = models.BooleanField(
+        default=False, help_text="A scanner flagged, redacted or blocked the prompt or answer."
+    )
+    # The caller's country (ISO 3166-1 alpha-2) as the geographic scanner resolves it; empty when internal/unknown.
+    country = models.CharField(max_length=2, blank=True)
     created = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -51,15 +51,25 @@ from apps.agents.models import Agent
 from apps.agents.selectors import agents_usable_by, provider_credential_for
 from apps.audit.models import Outcome
 from apps.audit.services import Actor, audit_event_record
-from apps.chat.models import Conversation, Message, MessageStatus, MessageType, UsageRecord, new_public_id
+from apps.chat.models import (
+    Conversation,
+    ExchangeOutcome,
+    Message,
+    MessageStatus,
+    MessageType,
+    UsageRecord,
+    new_public_id,
+)
 from apps.chat.selectors import context_documents, history_turns
 from apps.chat.services import agent_documents_index
+from apps.chat.signals import exchange_recorded
 from apps.companies.models import Company
 from apps.documents.selectors import Passage, passages_for
 from apps.engines.base import ChatTurn, EngineConfig, EngineError, Finish, TextDelta, Usage, estimate_tokens
 from apps.engines.prices import list_price
 from apps.engines.service import stream_answer
 from apps.scanners.detectors.base import ScanContext, ScanResult
+from apps.scanners.detectors.geo import locate
 from apps.scanners.pipeline import AnswerGuard, PipelineResult, redact_for_engine, scan_prompt
 from apps.scanners.selectors import scanner_settings_for
 from apps.scanners.services import scan_hits_record
@@ -173,8 +183,8 @@ def _scan_input(inp: PromptInput, agent: Agent) -> InputScan:
     return InputScan(settings_map, outcome.sanitized_text, context, outcome, context.redaction_map != known)
 
 
-def _record_hits(inp: PromptInput, results: list[ScanResult], *, direction: str, message_id: str | None) -> bool:
-    """Store and audit the hits; mark the conversation as flagged. True when there was any hit."""
+def _record_hits(inp: PromptInput, results: list[ScanResult], *, direction: str, message_id: str | None) -> list:
+    """Store and audit the hits; mark the conversation as flagged. Returns the stored ScanHits."""
     hits = scan_hits_record(
         company=inp.company,
         actor=Actor(user=inp.user, client=inp.client, ip=inp.client_ip),
@@ -187,7 +197,18 @@ def _record_hits(inp: PromptInput, results: list[ScanResult], *, direction: str,
     )
     if hits and inp.conversation is not None:
         Conversation.objects.filter(pk=inp.conversation.pk).update(has_flag=True)
-    return bool(hits)
+    return hits
+
+
+def country_of(client_ip: str | None) -> str:
+    """The caller's country as the geographic scanner resolves it (ISO alpha-2), or "" (internal, unknown)."""
+    status, country = locate(client_ip)
+    return country or "" if status == "country" else ""
+
+
+def _record_exchange(inp: PromptInput, record: UsageRecord, hits: list) -> None:
+    """Tell monitoring and dashboards about the exchange once its transaction commits (apps/chat/signals.py)."""
+    transaction.on_commit(lambda: exchange_recorded.send_robust(sender=UsageRecord, record=record, hits=hits))
 
 
 # --- the handle ---------------------------------------------------------------------------------------------------
@@ -290,6 +311,7 @@ class Prepared:
     prompt: str = ""  # the prompt as the engine receives it (PII replaced by placeholders)
     settings_map: dict = field(default_factory=dict)  # the agent's scanners, for the answer's guard
     redaction_map: dict = field(default_factory=dict)
+    prompt_hits: list = field(default_factory=list)  # the prompt's stored ScanHits
 
 
 RATE_UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
@@ -348,9 +370,21 @@ def _prepare(inp: PromptInput, handle: AnswerHandle) -> Prepared:
     try:
         return _prepare_in_transaction(inp, handle)
     except InputBlocked as blocked:
-        # The refused prompt's transaction is rolled back; its hits are the record of the refusal.
+        # The refused prompt's transaction is rolled back; its hits and a usage record (outcome "blocked", no
+        # tokens) are the record of the refusal.
         with transaction.atomic():
-            _record_hits(inp, blocked.outcome.hits, direction="prompt", message_id=None)
+            hits = _record_hits(inp, blocked.outcome.hits, direction="prompt", message_id=None)
+            record = UsageRecord.objects.create(
+                company=inp.company,
+                user=inp.user,
+                agent=inp.agent,
+                conversation=inp.conversation,
+                channel=inp.channel,
+                outcome=ExchangeOutcome.BLOCKED,
+                flagged=True,
+                country=country_of(inp.client_ip),
+            )
+            _record_exchange(inp, record, hits)
         raise Refused("blocked", str(blocked), 400) from None
 
 
@@ -417,7 +451,7 @@ def _prepare_in_transaction(inp: PromptInput, handle: AnswerHandle) -> Prepared:
         if scan.map_changed:
             inp.conversation.redaction_map = json.dumps(scan.context.redaction_map)
             inp.conversation.save(update_fields=["redaction_map"])
-    _record_hits(inp, scan.outcome.hits, direction="prompt", message_id=handle.user_message_id)
+    prompt_hits = _record_hits(inp, scan.outcome.hits, direction="prompt", message_id=handle.user_message_id)
     return Prepared(
         config=config,
         instructions=instructions_with(agent.instructions, passages),
@@ -431,6 +465,7 @@ def _prepare_in_transaction(inp: PromptInput, handle: AnswerHandle) -> Prepared:
         prompt=scan.prompt,
         settings_map=scan.settings_map,
         redaction_map=dict(scan.context.redaction_map or {}),
+        prompt_hits=prompt_hits,
     )
 
 
@@ -467,7 +502,7 @@ def estimated_usage(prepared: Prepared, prompt: str, answer: str) -> Usage:
 def _store(inp: PromptInput, handle: AnswerHandle, prepared: Prepared, outcome: AnswerOutcome) -> tuple[Decimal, str]:
     """Write the answer, its usage and cost, the conversation's totals, the usage row and (on failure) the audit
     event. Returns (cost, final status)."""
-    _record_hits(
+    answer_hits = _record_hits(
         inp, [r for r in outcome.scan_results if r.action != "allow"], direction="answer", message_id=handle.message_id
     )
     usage = outcome.usage or Usage(0, 0)
@@ -502,7 +537,14 @@ def _store(inp: PromptInput, handle: AnswerHandle, prepared: Prepared, outcome: 
             total_cost=F("total_cost") + cost,
             last_updated=timezone.now(),
         )
-    UsageRecord.objects.create(
+    if error is not None:
+        exchange_outcome = ExchangeOutcome.FAILED
+    elif outcome.blocked_reason:
+        exchange_outcome = ExchangeOutcome.BLOCKED
+    else:
+        exchange_outcome = ExchangeOutcome(outcome.status)
+    hits = [*prepared.prompt_hits, *answer_hits]
+    record = UsageRecord.objects.create(
         company=inp.company,
         user=inp.user,
         agent=inp.agent,
@@ -514,7 +556,12 @@ def _store(inp: PromptInput, handle: AnswerHandle, prepared: Prepared, outcome: 
         cost=cost,
         estimated=usage.estimated,
         channel=inp.channel,
+        outcome=exchange_outcome,
+        error_kind=error.kind if error is not None else "",
+        flagged=bool(hits),
+        country=country_of(inp.client_ip),
     )
+    _record_exchange(inp, record, hits)
     if error is not None:
         audit_event_record(
             action="chat.answer_failed", **_failure_audit(inp, handle, error.kind, error.status, error.message)

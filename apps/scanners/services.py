@@ -15,6 +15,7 @@ from apps.scanners.detectors.base import ScanResult
 from apps.scanners.models import AgentScannerOverride, ScanHit, ScannerDefault
 from apps.scanners.pipeline import finding_to_dict
 from apps.scanners.registry import SCANNERS, ScannerConfigError
+from apps.scanners.signals import hits_recorded
 
 
 def validate_scanner_settings(scanner: str, data: Any) -> dict[str, Any]:
@@ -126,6 +127,11 @@ def scan_hits_record(
         return []
     with transaction.atomic():
         ScanHit.objects.bulk_create(hits)
+        transaction.on_commit(
+            lambda: hits_recorded.send_robust(
+                sender=ScanHit, company=company, hits=hits, source=source, direction=direction, actor=actor
+            )
+        )
         for hit in hits:
             audit_event_record(
                 action="scanner.blocked"
