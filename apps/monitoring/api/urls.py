@@ -1,0 +1,3 @@
+"""The Monitoring API."""
+
+urlpatterns: list = []
