@@ -260,6 +260,8 @@ def evaluate_usage(rule: AlertRule, now: datetime) -> list[tuple[Issue, bool]]:
     for row in rows:
         user = users[row["user_id"]]
         value = Decimal(row["total"])
+        # The sum's scale differs between databases: keep 6 decimals of a cost, whole tokens.
+        value = value.quantize(Decimal("0.000001")) if rule.measure == UsageMeasure.COST else Decimal(int(value))
         limit = _fmt(rule.threshold, rule.measure)
         text = f"{user.email} used {_fmt(value, rule.measure)} this {rule.period} (threshold {limit})"
         latest = list(

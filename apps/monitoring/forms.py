@@ -22,6 +22,13 @@ class UserChoiceField(forms.ModelMultipleChoiceField):
 
 class RuleForm(forms.ModelForm):
     users = UserChoiceField(queryset=ApplicationUser.objects.none(), required=False)
+    webhook_url = forms.URLField(
+        label="Webhook URL",
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text="http:// or https://. Each new issue is POSTed as JSON, signed with HMAC-SHA256.",
+    )
 
     class Meta:
         model = AlertRule

@@ -327,12 +327,18 @@ def _active_issue(rule: AlertRule, key: str) -> Issue | None:
 
 def issue_raise(*, rule: AlertRule, trigger: Trigger, repeat: bool = True) -> tuple[Issue, bool]:
     """Open an issue for ``rule`` about ``trigger.key``, or, when one is active (open or acknowledged), count
-    the trigger on it (``repeat``; period rules pass False and only refresh the measured value). Notifications
+    the trigger on it (``repeat``; period rules pass False: they only refresh the measured value, and never open
+    a second issue for one key, i.e. one subject in one period). Notifications
     of a new issue go to the outbox in the same transaction. Returns (issue, opened)."""
     system = Actor.system()
     now = trigger.when or timezone.now()
     with transaction.atomic():
         issue = _active_issue(rule, trigger.key)
+        if issue is None and not repeat:
+            # A period rule's key names its period: an issue closed in this period stays closed until the next.
+            closed = Issue.objects.filter(rule=rule, dedup_key=trigger.key).order_by("-id").first()
+            if closed is not None:
+                return closed, False
         if issue is None:
             try:
                 with transaction.atomic():

@@ -28,9 +28,7 @@ def other_monitor(other_company):
 def make_rule(company, monitor_user):
     def make(target_company=None, **data):
         fields = {"name": "Rule", "kind": "blocked_prompt", "severity": "high", "enabled": True, **data}
-        rule, secret = alert_rule_create(
-            company=target_company or company, actor=Actor(user=monitor_user), data=fields
-        )
+        rule, secret = alert_rule_create(company=target_company or company, actor=Actor(user=monitor_user), data=fields)
         rule.plain_secret = secret
         return rule
 
