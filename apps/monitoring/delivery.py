@@ -29,7 +29,6 @@ from apps.monitoring.models import Channel, DeliveryStatus, IssueChange, Notific
 logger = logging.getLogger("apps.monitoring")
 
 MAX_ATTEMPTS = 5
-WEBHOOK_TIMEOUT_SECONDS = 5.0
 # Wait before attempt n+1: 1, 5, 30, 120 minutes.
 RETRY_WAITS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
 # A notification left "sending" this long (its process died) is due again.
@@ -198,11 +197,12 @@ def _send_webhook(notification: Notification) -> int:
         TIMESTAMP_HEADER: timestamp,
         SIGNATURE_HEADER: sign(rule.webhook_secret, timestamp, body),
     }
+    timeout = float(getattr(settings, "MONITORING_WEBHOOK_TIMEOUT_SECONDS", 5.0))
     try:
-        with httpx2.Client(timeout=WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False) as client:
+        with httpx2.Client(timeout=timeout, follow_redirects=False) as client:
             response = client.post(notification.target, content=body, headers=headers)
     except httpx2.TimeoutException:
-        raise DeliveryError(f"No answer within {WEBHOOK_TIMEOUT_SECONDS:g} seconds.") from None
+        raise DeliveryError(f"No answer within {timeout:g} seconds.") from None
     except httpx2.HTTPError as exc:
         raise DeliveryError(f"Could not reach the webhook: {type(exc).__name__}.") from None
     if not 200 <= response.status_code < 300:
