@@ -93,6 +93,9 @@ class RuleForm(forms.ModelForm):
             self.fields[name].required = False
             self.fields[name].widget.attrs["data-kinds"] = " ".join(FIELDSET_KINDS[name])
         self.fields["kind"].widget.attrs["data-rule-kind"] = "1"
+        for name, empty in (("direction", "Any"), ("hit_action", "Any"), ("scanner", "Choose a scanner")):
+            self.fields[name].choices = [("", empty), *[c for c in self.fields[name].choices if c[0]]]
+            self.fields[name].help_text = ""
 
     def clean(self) -> dict:
         data = super().clean()

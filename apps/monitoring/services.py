@@ -276,7 +276,8 @@ def _link_summary_hit(hit: ScanHit) -> str:
 
 
 def _link_summary_record(record: UsageRecord) -> str:
-    return f"{record.get_outcome_display()} exchange on {record.channel}"
+    outcome = {"completed": "answered", "incomplete": "answered in part", "failed": "failed", "blocked": "blocked"}
+    return f"Exchange {outcome.get(record.outcome, record.outcome)} ({record.channel})"
 
 
 def _add_links(issue: Issue, trigger: Trigger) -> None:
