@@ -14,7 +14,7 @@ from django.utils import timezone
 from apps.chat.models import ExchangeOutcome, UsageRecord
 from apps.monitoring.evaluation import evaluate_period_rules, period_bounds
 from apps.monitoring.models import Issue, IssueStatus
-from tests.factories import AgentFactory, UserFactory
+from tests.factories import AgentFactory
 
 pytestmark = pytest.mark.django_db
 
