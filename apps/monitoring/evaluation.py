@@ -141,10 +141,7 @@ def evaluate_exchange(record: UsageRecord, hits: list[ScanHit]) -> list[tuple[Is
     if not specs:
         return []
     scope = _Scope(record.agent_id, record.user_id)
-    conversation = next((h.conversation_public_id for h in hits if h.conversation_public_id), "")
-    if not conversation and record.conversation_id:
-        conversation = record.conversation.public_id
-    key = f"conversation:{conversation}" if conversation else f"exchange-user:{record.user_id or 'none'}"
+    conversation = key = None  # looked up on the first match only: most exchanges match no rule
     matches = []
     for spec in specs:
         if not scope.takes(spec):
@@ -157,6 +154,11 @@ def evaluate_exchange(record: UsageRecord, hits: list[ScanHit]) -> list[tuple[Is
             matched = [h for h in hits if spec.matches_hit(h)]
             if not matched:
                 continue
+        if key is None:
+            conversation = next((h.conversation_public_id for h in hits if h.conversation_public_id), "")
+            if not conversation and record.conversation_id:
+                conversation = record.conversation.public_id
+            key = f"conversation:{conversation}" if conversation else f"exchange-user:{record.user_id or 'none'}"
         trigger = Trigger(
             key=key,
             title=_hit_title(spec.kind, matched, record.agent),
