@@ -56,7 +56,7 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str, *, toleranc
 def deliver_in_background(ids: list[int]) -> None:
     """Hand freshly queued notifications to the pool (called on commit); without a pool the command sends them."""
     global _executor
-    threads = getattr(settings, "MONITORING_NOTIFY_THREADS", 2)
+    threads = settings.MONITORING_NOTIFY_THREADS
     if not ids or threads <= 0:
         return
     if _executor is None:
@@ -197,7 +197,7 @@ def _send_webhook(notification: Notification) -> int:
         TIMESTAMP_HEADER: timestamp,
         SIGNATURE_HEADER: sign(rule.webhook_secret, timestamp, body),
     }
-    timeout = float(getattr(settings, "MONITORING_WEBHOOK_TIMEOUT_SECONDS", 5.0))
+    timeout = float(settings.MONITORING_WEBHOOK_TIMEOUT_SECONDS)
     try:
         with httpx2.Client(timeout=timeout, follow_redirects=False) as client:
             response = client.post(notification.target, content=body, headers=headers)
