@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "apps.agents",
     "apps.scanners",
     "apps.chat",
+    "apps.monitoring",
     "apps.demo",
 ]
 
@@ -282,6 +283,14 @@ DOCUMENT_MAX_CHARS = env.int("DOCUMENT_MAX_CHARS", default=2_000_000)
 for _name in ("DOCUMENT_MAX_BYTES", "DOCUMENT_MAX_CHARS"):
     if globals()[_name] <= 0:
         raise ImproperlyConfigured(f"{_name} must be a positive number.")
+# Monitoring (apps/monitoring): threads that send notifications after the request that queued them (0: only
+# evaluate_alerts sends them), and how long a webhook may take to answer.
+MONITORING_NOTIFY_THREADS = env.int("MONITORING_NOTIFY_THREADS", default=2)
+MONITORING_WEBHOOK_TIMEOUT_SECONDS = env.float("MONITORING_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+if MONITORING_NOTIFY_THREADS < 0 or MONITORING_WEBHOOK_TIMEOUT_SECONDS <= 0:
+    raise ImproperlyConfigured(
+        "MONITORING_NOTIFY_THREADS must be 0 or more, MONITORING_WEBHOOK_TIMEOUT_SECONDS above 0."
+    )
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
