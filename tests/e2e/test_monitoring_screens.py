@@ -87,11 +87,16 @@ def test_a_monitor_creates_a_rule_a_blocked_chat_opens_an_issue_and_the_monitor_
     page.press("#prompt", "Enter")
     page.wait_for_url("**/chat/c/*/")
     page.wait_for_selector(".msg-ai .markdown", timeout=20_000)
+    missing = []
+    page.on("response", lambda response: missing.append(response.url) if response.status == 404 else None)
     page.fill("#prompt", INJECTION)
     page.press("#prompt", "Enter")
     page.wait_for_function(
         "() => /Prompt Injection/.test(document.querySelector('.composer-status').textContent)", timeout=20_000
     )
+    # the refusal is shown in the answer's place (nothing was stored, so nothing is fetched)
+    assert "Prompt Injection" in page.locator(".msg-ai .msg-error").last.inner_text()
+    assert missing == []
 
     # the issue is in the queue
     page.click("#nav-monitoring")
