@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import re
 import socket
 import ssl
 from collections.abc import Iterable
@@ -137,14 +138,26 @@ def default_ssl_context() -> ssl.SSLContext:
     return httpx2.create_ssl_context()
 
 
+# A chunk size as h11 reads it, without extensions or whitespace (those, and the last chunk, go to h11's reader).
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,20}")
+_CRLF = b"\r\n"
+
+
 class CoalescingChunkedReader:
-    """h11's reader of a chunked body, returning all the chunks that the receive buffer holds as one ``Data``
-    event instead of one event per chunk. h11's ``ChunkedReader`` still parses every chunk (sizes, CRLFs,
-    trailers, errors); an error after some chunks comes on the next call, after their data, as it would from h11
-    alone, and the end of the body (``EndOfMessage``) likewise."""
+    """A reader of a chunked body for h11 that returns everything the receive buffer holds as one ``Data`` event
+    instead of one event per chunk.
+
+    It reads the plain chunks (``size CRLF data CRLF``, also a chunk split across reads) itself, in one pass over
+    the buffer. At the first chunk header it does not take as it is (an extension, whitespace, a size that is no
+    hex number, the last chunk ``0`` and its trailers) it hands the rest of the body, from that header on, to
+    h11's own ``ChunkedReader``, whose events it still joins: so the errors, their messages and the trailers
+    are h11's. An error after some data comes on the next call, after that data, as it would from h11 alone."""
 
     def __init__(self, inner: ChunkedReader) -> None:
-        self._inner = inner
+        self._inner = inner  # h11's reader, fresh: it takes over at a chunk header
+        self._own = True
+        self._left = 0  # bytes of the current chunk's data still to come
+        self._footer = b""  # the part of the CRLF after the chunk's data still to come
         self._held: h11.Event | h11.ProtocolError | None = None
 
     def __call__(self, buf: Any) -> h11.Event | None:
@@ -154,11 +167,57 @@ class CoalescingChunkedReader:
             if isinstance(held, h11.ProtocolError):
                 raise held
             return held
+        if not self._own:
+            return self._from_inner(buf)
+        data = bytes(buf)
+        size = len(data)
+        pos = 0
+        parts: list[bytes] = []
+        left, footer = self._left, self._footer
+        while pos < size:
+            if left:
+                end = min(pos + left, size)
+                parts.append(data[pos:end])
+                left -= end - pos
+                pos = end
+                if left:
+                    break
+                footer = _CRLF
+            if footer:
+                got = data[pos : pos + len(footer)]
+                if not footer.startswith(got):
+                    self._held = h11.LocalProtocolError(
+                        f"malformed chunk footer: {bytearray(got)!r} (expected {footer!r})"
+                    )
+                    break
+                pos += len(got)
+                footer = footer[len(got) :]
+                if footer:
+                    break
+            eol = data.find(_CRLF, pos)
+            if eol < 0:
+                if size - pos > 22:  # longer than any size line this reader takes
+                    self._own = False
+                break
+            if not _CHUNK_SIZE.fullmatch(data, pos, eol) or not (left := int(data[pos:eol], 16)):
+                self._own = False  # h11 reads this header, its chunk and the rest of the body
+                break
+            pos = eol + 2
+        self._left, self._footer = left, footer
+        if pos:
+            buf.maybe_extract_at_most(pos)
+        if parts:
+            return h11.Data(data=parts[0] if len(parts) == 1 else b"".join(parts))
+        if self._held is not None:
+            return self(buf)
+        return None if self._own else self._from_inner(buf)
+
+    def _from_inner(self, buf: Any) -> h11.Event | None:
         inner = self._inner
+        parts: list[bytes] | None = None
         first = inner(buf)
         if first.__class__ is not h11.Data:
             return first
-        parts: list[bytes] | None = None
         while buf:
             try:
                 event = inner(buf)
@@ -176,7 +235,7 @@ class CoalescingChunkedReader:
         return first if parts is None else h11.Data(data=b"".join(parts))
 
     def read_eof(self) -> h11.Event:
-        return self._inner.read_eof()
+        return self._inner.read_eof()  # h11's: a body that ends before its last chunk is incomplete
 
 
 class _HTTPConnection(httpcore2.AsyncHTTPConnection):

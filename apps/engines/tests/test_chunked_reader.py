@@ -97,11 +97,32 @@ def test_trailers_come_as_h11_gives_them():
 
 
 @pytest.mark.parametrize(
+    "odd",
+    [
+        b"5;name=value\r\nhello\r\n",  # a chunk extension
+        b"0005 \r\nhello\r\n",  # leading zeros, then whitespace before the CRLF
+        b"A\r\n0123456789\r\n",  # upper-case hex
+    ],
+)
+def test_chunks_it_does_not_read_itself_go_to_h11_with_the_same_result(odd):
+    wire = BODY + odd + BODY + END
+    for pieces in ([wire], _split(wire, [len(BODY) + 3]), _split(wire, list(range(7, len(wire), 97)))):
+        stock, _ = _receive(pieces, coalescing=False)
+        ours, error = _receive(pieces, coalescing=True)
+        assert error is None
+        assert _body(ours) == _body(stock)
+        assert isinstance(ours[-1], h11.EndOfMessage)
+        assert len(ours) < len(stock)
+
+
+@pytest.mark.parametrize(
     "bad",
     [
         b"zz\r\ndata: x\n\n\r\n",  # not a hex size
         b"5\r\ndata: x\n\n\r\n",  # the size is shorter than the data: a missing CRLF after the chunk
         b"-1\r\n",
+        b"5\r\nhello\n\r\n",  # a bare LF after the data
+        b"1" * 30,  # a size line that never ends
     ],
 )
 def test_a_malformed_chunk_after_good_ones_fails_after_their_data(bad):
