@@ -69,6 +69,7 @@ _MAX_PAYLOAD_LENGTH = 24 * 1024 * 1024
 _INTEGERS = {2: struct.Struct(">b"), 3: struct.Struct(">h"), 4: struct.Struct(">i"), 5: struct.Struct(">q")}
 _INTEGERS[8] = _INTEGERS[5]
 _STRING, _BYTES, _UUID = 7, 6, 9
+_KNOWN_HEADERS = 16  # distinct header blocks remembered per stream (Bedrock has about six)
 
 
 class EventMessage(NamedTuple):
@@ -133,6 +134,8 @@ class FrameReader:
     def __init__(self) -> None:
         self._buffer = b""
         self.error: EngineError | None = None
+        # Bedrock sends the same header bytes with every delta: they are parsed once per stream.
+        self._known: dict[bytes, dict[str, object]] = {}
 
     @property
     def pending(self) -> int:
@@ -153,10 +156,10 @@ class FrameReader:
         self._buffer = buffer[pos:] if pos else buffer
         return messages
 
-    @staticmethod
-    def _messages(buffer: bytes, messages: list[EventMessage]) -> int:
+    def _messages(self, buffer: bytes, messages: list[EventMessage]) -> int:
         """Append the complete messages at the start of ``buffer``; the offset after the last one."""
         size = len(buffer)
+        known = self._known
         pos = 0
         while size - pos >= 12:
             total, headers_length, prelude_crc = _PRELUDE.unpack_from(buffer, pos)
@@ -176,7 +179,12 @@ class FrameReader:
             if zlib.crc32(buffer[pos + 8 : end - 4], prelude_crc) != _CRC.unpack_from(buffer, end - 4)[0]:
                 raise _bad_frame("CRC mismatch")
             headers_end = pos + 12 + headers_length
-            messages.append(EventMessage(_headers(buffer, pos + 12, headers_end), buffer[headers_end : end - 4]))
+            raw = buffer[pos + 12 : headers_end]
+            if (headers := known.get(raw)) is None:
+                headers = _headers(raw, 0, headers_length)
+                if len(known) < _KNOWN_HEADERS:
+                    known[raw] = headers
+            messages.append(EventMessage(headers.copy(), buffer[headers_end : end - 4]))
             pos = end
         return pos
 

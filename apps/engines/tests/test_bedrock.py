@@ -369,3 +369,14 @@ def test_messages_before_a_bad_one_in_the_same_read_come_first(make_fake):
         reader.feed(b"")
 
     assert "CRC" in error_of(fake.config()).message
+
+
+def test_repeated_header_blocks_are_parsed_once_and_each_message_has_its_own_headers():
+    reader = FrameReader()
+    first, second = reader.feed(_delta("a") + _delta("b"))
+    first.headers[":event-type"] = "changed by the caller"
+
+    (third,) = reader.feed(_delta("c"))
+
+    assert second.headers == third.headers == _botocore_messages(_delta("c"))[0][0]
+    assert [json.loads(m.payload)["delta"]["text"] for m in (second, third)] == ["b", "c"]
