@@ -169,3 +169,17 @@ def test_the_engines_connections_read_chunked_bodies_with_it(make_fake):
         return readers
 
     assert asyncio.run(scenario()) == [CoalescingChunkedReader, h11._readers.ContentLengthReader]
+
+
+def test_a_chunk_bigger_than_h11s_receive_limit_streams_through_in_pieces():
+    """A chunk's data is handed on as it arrives, as h11 does: waiting for the whole chunk would overflow h11's
+    limit on buffered bytes (16 KiB by default) and fail the response."""
+    data = bytes(range(256)) * 1200  # 300 KiB
+    wire = b"%x\r\n%s\r\n" % (len(data), data) + END
+    pieces = [wire[i : i + 8192] for i in range(0, len(wire), 8192)]
+
+    events, error = _receive(pieces, coalescing=True)
+
+    assert error is None
+    assert _body(events) == data
+    assert len(events) > 30
