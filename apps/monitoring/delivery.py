@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import httpx2
 from django.conf import settings
@@ -36,7 +39,50 @@ STALE_SENDING = timedelta(minutes=10)
 SIGNATURE_HEADER = "X-AIRisk-Signature"
 TIMESTAMP_HEADER = "X-AIRisk-Timestamp"
 
+INTERNAL_WEBHOOK_MESSAGE = (
+    "The webhook's address {host} is internal (loopback, private or link-local). Use a public address, or ask the "
+    "server's operator to set MONITORING_WEBHOOK_ALLOW_PRIVATE=true."
+)
+
 _executor: ThreadPoolExecutor | None = None
+
+
+def _internal_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
+
+
+def is_internal_host(host: str | None) -> bool:
+    """True for "localhost" and for an IP address that is not a public unicast one. A name is not resolved here."""
+    if not host:
+        return False
+    host = host.strip("[]").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return _internal_address(host)
+    except ValueError:
+        return False  # a name: judged on its addresses when sent
+
+
+def _check_target(url: str) -> None:
+    """Refuse a webhook whose host is, or resolves to, an internal address (unless the operator allows it)."""
+    if settings.MONITORING_WEBHOOK_ALLOW_PRIVATE:
+        return
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if is_internal_host(host):
+        raise DeliveryError(INTERNAL_WEBHOOK_MESSAGE.format(host=host))
+    try:
+        infos = socket.getaddrinfo(
+            host, parts.port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM
+        )
+    except OSError:
+        raise DeliveryError(f"The webhook's host name {host} could not be resolved.") from None
+    if any(_internal_address(info[4][0]) for info in infos):
+        raise DeliveryError(INTERNAL_WEBHOOK_MESSAGE.format(host=host))
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -179,7 +225,7 @@ def _send_email(notification: Notification) -> None:
         f"Condition: {issue.get('condition')}",
         f"First seen: {issue.get('firstSeen')}",
         "",
-        f"Open the issue in AIRisk: /monitoring/issues/{issue.get('id')}/",
+        f"Open the issue in AIRisk: {settings.PORTAL_URL}/monitoring/issues/{issue.get('id')}/",
     ]
     send_mail(subject, "\n".join(lines), None, recipients, fail_silently=False)
     return None
@@ -198,6 +244,7 @@ def _send_webhook(notification: Notification) -> int:
         SIGNATURE_HEADER: sign(rule.webhook_secret, timestamp, body),
     }
     timeout = float(settings.MONITORING_WEBHOOK_TIMEOUT_SECONDS)
+    _check_target(notification.target)
     try:
         with httpx2.Client(timeout=timeout, follow_redirects=False) as client:
             response = client.post(notification.target, content=body, headers=headers)

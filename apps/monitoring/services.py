@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -22,6 +23,7 @@ from apps.audit.services import Actor, audit_event_record
 from apps.chat.models import UsageRecord
 from apps.companies.models import Company
 from apps.monitoring import delivery
+from apps.monitoring.delivery import INTERNAL_WEBHOOK_MESSAGE, is_internal_host
 from apps.monitoring.models import (
     ACTIVE_STATUSES,
     AlertRule,
@@ -80,6 +82,10 @@ def validate_webhook_url(url: str) -> None:
     parts = urlsplit(url or "")
     if url and (parts.scheme not in ("http", "https") or not parts.hostname):
         raise ValidationError({"webhook_url": "The webhook URL must be an http:// or https:// address."})
+    # A name is resolved when the webhook is sent (delivery.py checks every address then); an address or
+    # "localhost" given here is judged now.
+    if url and not settings.MONITORING_WEBHOOK_ALLOW_PRIVATE and is_internal_host(parts.hostname):
+        raise ValidationError({"webhook_url": INTERNAL_WEBHOOK_MESSAGE.format(host=parts.hostname)})
 
 
 def validate_rule(company: Company, data: dict[str, Any]) -> dict[str, Any]:

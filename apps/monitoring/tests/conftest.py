@@ -9,6 +9,12 @@ from apps.monitoring.services import alert_rule_create
 from tests.factories import UserFactory
 
 
+@pytest.fixture(autouse=True)
+def webhooks_on_loopback(settings):
+    """The test receivers listen on 127.0.0.1, which production refuses by default (test_webhook_guard.py)."""
+    settings.MONITORING_WEBHOOK_ALLOW_PRIVATE = True
+
+
 @pytest.fixture
 def monitor_user(company):
     return UserFactory(company=company, email="monitor@acme.example", roles=["monitor"])
