@@ -117,7 +117,10 @@ def test_a_disabled_rule_and_another_companys_rule_do_nothing(
     assert not Issue.objects.exists()
 
 
-def test_an_email_rule_mails_the_monitors_after_commit(conversation, fake_llm, make_rule, monitor_user, admin_user):
+def test_an_email_rule_mails_the_monitors_after_commit(
+    conversation, fake_llm, make_rule, monitor_user, admin_user, settings
+):
+    settings.PORTAL_URL = "https://airisk.example.com"
     make_rule(kind="blocked_prompt", notify_email=True)
 
     collect(prompt(conversation, text=INJECTION))
@@ -126,7 +129,7 @@ def test_an_email_rule_mails_the_monitors_after_commit(conversation, fake_llm, m
 
     [message] = mail.outbox
     assert message.to == ["monitor@acme.example"] and "[AIRisk HIGH]" in message.subject
-    assert Issue.objects.get().public_id in message.body
+    assert f"https://airisk.example.com/monitoring/issues/{Issue.objects.get().public_id}/" in message.body
     assert INJECTION not in message.body  # the prompt's text never leaves in a notification
     notification = Issue.objects.get().notifications.get()
     assert notification.status == "sent" and notification.attempts == 1
