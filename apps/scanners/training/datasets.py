@@ -18,6 +18,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .benign_templates import benign_template_prompts
+
 ROOT = Path(__file__).resolve().parents[3]
 CACHE_DIR = Path(os.environ.get("AIRISK_DATASETS_DIR", ROOT / "var" / "datasets"))
 
@@ -99,27 +101,61 @@ class InjectionData:
     validation: list[tuple[str, int]]
     test: list[tuple[str, int]]
     multilingual_test: list[tuple[str, int]]  # held-out half of the yanismiraoui attacks (all label 1)
+    benign_short_validation: list[str]  # a seeded share of the benign templates, kept out of training
+    benign_short_test: list[str]  # bench/data/benign_short_prompts.txt, written by hand, never trained on
+    train_sources: list[str]  # per training row: "public", "hard_negative" or "template"
 
 
 SPLIT_SEED = 20260711
 
 
+def _norm(text: str) -> str:
+    return " ".join(text.casefold().split()).rstrip(".!?")
+
+
 def prompt_injection_data() -> InjectionData:
-    """S-Labs (MIT) train/validation/test as published, yanismiraoui (Apache-2.0) attacks split 50/50, and the
-    repository's own hard negatives (hard_negatives.txt) added to training.
+    """S-Labs (MIT) train/validation/test as published, yanismiraoui (Apache-2.0) attacks split 50/50, the
+    repository's own hard negatives (hard_negatives.txt) and benign short prompts from templates
+    (benign_templates.py) added to training.
 
     yanismiraoui has attacks only, in several languages: half join the training set, the other half are kept
-    out to measure recall on non-English attacks. The split is seeded so every run sees the same halves.
+    out to measure recall on non-English attacks. The split is seeded so every run sees the same halves. A seeded
+    15% of the template prompts is kept for validation. The hand-written benign short prompts of
+    bench/data/benign_short_prompts.txt are the test set for false positives on everyday requests; a template
+    that produces one of them exactly is dropped, so the test set stays unseen.
     """
     attacks = _yanismiraoui()
     random.Random(SPLIT_SEED).shuffle(attacks)  # noqa: S311 - a reproducible split, not a secret
     half = len(attacks) // 2
+    heldout = benign_short_heldout()
+    # A template that happens to produce a held-out test prompt exactly (after case and end punctuation) is dropped,
+    # so the test set stays unseen.
+    unseen = {_norm(t) for t in heldout}
+    templates = [t for t in benign_template_prompts() if _norm(t) not in unseen]
+    random.Random(SPLIT_SEED).shuffle(templates)  # noqa: S311
+    cut = len(templates) * 15 // 100
+    public = _slabs("train") + [(t, 1) for t in attacks[:half]]
+    negatives = hard_negatives()
     return InjectionData(
-        train=_slabs("train") + [(t, 1) for t in attacks[:half]] + [(t, 0) for t in hard_negatives()],
+        train=public + [(t, 0) for t in negatives] + [(t, 0) for t in templates[cut:]],
+        train_sources=["public"] * len(public)
+        + ["hard_negative"] * len(negatives)
+        + ["template"] * (len(templates) - cut),
         validation=_slabs("validation"),
         test=_slabs("test"),
         multilingual_test=[(t, 1) for t in attacks[half:]],
+        benign_short_validation=templates[:cut],
+        benign_short_test=heldout,
     )
+
+
+BENIGN_SHORT_TEST = ROOT / "bench" / "data" / "benign_short_prompts.txt"
+
+
+def benign_short_heldout() -> list[str]:
+    """Everyday short assistant requests written by hand (bench/data/benign_short_prompts.txt): test only."""
+    lines = BENIGN_SHORT_TEST.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
 HARD_NEGATIVES = Path(__file__).with_name("hard_negatives.txt")
