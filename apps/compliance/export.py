@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from apps.audit.export import safe_cell
 from apps.companies.models import Company
-from apps.compliance.selectors import ResultRow
 
 FORMATS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; charset=utf-8"}
 COLUMNS = [
@@ -47,28 +46,26 @@ class _Echo:
         return value
 
 
-def row_record(row: ResultRow) -> dict:
-    """One message as the JSON Lines export (and, in this order, the CSV columns) give it."""
-    message = row.message
-    conversation = message.conversation
-    user = conversation.user
+def row_record(row: dict) -> dict:
+    """One message (a row of ``selectors.export_rows``) as the JSON Lines export gives it; the CSV columns are
+    these values in this order."""
     return {
-        "time": message.created.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "messageId": message.public_id,
-        "conversationId": conversation.public_id,
-        "conversationTitle": str(conversation),
-        "user": user.email if user else "",
-        "userName": user.name if user else "",
-        "agent": conversation.agent.name,
-        "type": message.message_type,
-        "status": message.status,
-        "feedback": message.feedback or "",
-        "hits": [{"scanner": hit["scanner"], "action": hit["action"], "score": hit["score"]} for hit in row.hits],
-        "conversationFlagged": conversation.has_flag,
-        "cost": str(message.cost),
-        "inputTokens": message.input_tokens,
-        "outputTokens": message.output_tokens,
-        "text": message.text,
+        "time": row["created"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "messageId": row["messageId"],
+        "conversationId": row["conversationId"],
+        "conversationTitle": row["conversationTitle"],
+        "user": row["user"] or "",
+        "userName": row["userName"] or "",
+        "agent": row["agent"],
+        "type": row["type"],
+        "status": row["status"],
+        "feedback": row["feedback"] or "",
+        "hits": [{"scanner": hit["scanner"], "action": hit["action"], "score": hit["score"]} for hit in row["hits"]],
+        "conversationFlagged": row["conversationFlagged"],
+        "cost": str(row["cost"]),
+        "inputTokens": row["inputTokens"],
+        "outputTokens": row["outputTokens"],
+        "text": row["text"],
     }
 
 
@@ -76,14 +73,14 @@ def _hits_text(hits: list[dict]) -> str:
     return "; ".join(f"{hit['scanner']}:{hit['action']}" for hit in hits)
 
 
-def csv_stream(rows: Iterable[ResultRow]) -> Iterator[str]:
+def csv_stream(rows: Iterable[dict]) -> Iterator[str]:
     """A byte order mark and the header (spreadsheets then read UTF-8 right), then the rows, 200 lines a chunk."""
     writer = csv.writer(_Echo())
     yield "\ufeff" + writer.writerow(COLUMNS)
     lines: list[str] = []
     for row in rows:
         record = row_record(row)
-        record["hits"] = _hits_text(row.hits)
+        record["hits"] = _hits_text(row["hits"])
         record["conversationFlagged"] = "yes" if record["conversationFlagged"] else "no"
         lines.append(writer.writerow([safe_cell(value) for value in record.values()]))
         if len(lines) >= ROWS_PER_WRITE:
@@ -93,7 +90,7 @@ def csv_stream(rows: Iterable[ResultRow]) -> Iterator[str]:
         yield "".join(lines)
 
 
-def jsonl_stream(rows: Iterable[ResultRow]) -> Iterator[str]:
+def jsonl_stream(rows: Iterable[dict]) -> Iterator[str]:
     """One JSON object per line (UTF-8, ``\\n``-terminated), 200 lines a chunk."""
     lines: list[str] = []
     for row in rows:
@@ -105,7 +102,7 @@ def jsonl_stream(rows: Iterable[ResultRow]) -> Iterator[str]:
         yield "".join(lines)
 
 
-def stream(fmt: str, rows: Iterable[ResultRow]) -> Iterator[str]:
+def stream(fmt: str, rows: Iterable[dict]) -> Iterator[str]:
     return csv_stream(rows) if fmt == "csv" else jsonl_stream(rows)
 
 

@@ -192,25 +192,52 @@ def search_page(*, company: Company | None, criteria: Criteria, page: int, page_
     return ResultPage(rows=rows, page=page, page_size=page_size, total=total, searchable=searchable)
 
 
-def export_rows(*, company: Company | None, criteria: Criteria, chunk_size: int = 1000) -> Iterator[ResultRow]:
-    """Every matching message, newest first, with its hits, read ``chunk_size`` at a time by keyset (created,
-    id): memory holds one chunk, whatever the number of matches, and no query stays open between chunks."""
+EXPORT_FIELDS = {
+    "created": "created",
+    "messageId": "public_id",
+    "conversationId": "conversation__public_id",
+    "conversationTitle": "conversation__title",
+    "user": "conversation__user__email",
+    "userName": "conversation__user__name",
+    "agent": "conversation__agent__name",
+    "type": "message_type",
+    "status": "status",
+    "feedback": "feedback",
+    "conversationFlagged": "conversation__has_flag",
+    "cost": "cost",
+    "inputTokens": "input_tokens",
+    "outputTokens": "output_tokens",
+    "text": "text",
+}
+
+
+def export_rows(*, company: Company | None, criteria: Criteria, chunk_size: int = 1000) -> Iterator[dict]:
+    """Every matching message, newest first, as a flat dict (``EXPORT_FIELDS`` and ``pk``, ``hits``), read
+    ``chunk_size`` at a time by keyset (created, id): memory holds one chunk of plain values whatever the number
+    of matches, and no query or transaction stays open between chunks (nor while the client reads)."""
     matches = message_search(company=company, criteria=criteria)
+    columns = {"pk": "id", **EXPORT_FIELDS}
     after: tuple[dt.datetime, int] | None = None
     while True:
         chunk = matches
         if after is not None:
             created, pk = after
             chunk = chunk.filter(Q(created__lt=created) | Q(created=created, id__lt=pk))
-        messages = list(_with_related(chunk)[:chunk_size])
-        if not messages:
+        values = list(chunk.values_list(*columns.values())[:chunk_size])
+        if not values:
             return
-        hits = _hits_by_message(company, [m.public_id for m in messages])
-        for message in messages:
-            yield ResultRow(message=message, snippet=mark_safe(""), hits=hits.get(message.public_id, []))
-        if len(messages) < chunk_size:
+        rows = [dict(zip(columns, row, strict=True)) for row in values]
+        del values
+        hits = _hits_by_message(company, [row["messageId"] for row in rows])
+        for row in rows:
+            row["hits"] = hits.get(row["messageId"], [])
+            if not row["conversationTitle"]:
+                row["conversationTitle"] = f"Conversation {row['conversationId'][:8]}"
+        after = (rows[-1]["created"], rows[-1]["pk"])
+        size = len(rows)
+        yield from rows
+        if size < chunk_size:
             return
-        after = (messages[-1].created, messages[-1].pk)
 
 
 def _with_related(messages: QuerySet[Message]) -> QuerySet[Message]:
