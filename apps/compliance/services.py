@@ -65,7 +65,7 @@ def _clean_name(name: str) -> str:
 
 
 def _duplicate(name: str) -> ValidationError:
-    return ValidationError({"name": f"You already have a saved search named “{name}”."}, code="duplicate_name")
+    return ValidationError(f"You already have a saved search named “{name}”.", code="duplicate_name")
 
 
 @transaction.atomic

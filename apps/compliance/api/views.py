@@ -398,7 +398,7 @@ def _saved_input(data: Any, *, partial: bool) -> dict:
 
 
 def _service_errors(error: DjangoValidationError) -> exceptions.APIException:
-    if getattr(error, "code", None) == "duplicate_name" or "duplicate_name" in str(getattr(error, "error_dict", "")):
+    if getattr(error, "code", None) == "duplicate_name":
         conflict = exceptions.APIException(" ".join(error.messages))
         conflict.status_code = status.HTTP_409_CONFLICT
         return conflict
