@@ -33,10 +33,11 @@ from apps.scanners.models import ScanHit
 
 ORDER_NEWEST = "newest"
 ORDER_RANK = "rank"
-# "By relevance" ranks the most recent matches only: ranking every match of a common word would read and score
-# hundreds of thousands of messages per page (docs/compliance.md says so).
-RANK_CANDIDATES = 1000
-# Result counts stop here ("more than 10,000"): counting every match of a common word costs more than the page.
+# "Best match first" ranks the most recent matches only: ranking every match of a common word would parse and
+# score hundreds of thousands of messages per page (docs/compliance.md says so; bench/compliance.py measures it).
+RANK_CANDIDATES = 200
+# Filter-only counts stop here ("more than 10,000"). Text searches are not counted beyond the page: on PostgreSQL
+# the index holds no stored vector, so counting a common word's matches would parse each matching message.
 COUNT_CAP = 10_000
 SNIPPET_TOKENS = 24  # FTS5 snippet() tokens; PostgreSQL's MaxWords below is similar
 PLAIN_EXCERPT_CHARS = 240
@@ -107,12 +108,9 @@ class ResultPage:
     rows: list[ResultRow]
     page: int
     page_size: int
-    total: int  # at most COUNT_CAP + 1 ("more than COUNT_CAP")
+    total: int  # the matches, or at least this many when ``total_is_lower_bound``
     searchable: bool  # False: the text had no searchable word, nothing was searched
-
-    @property
-    def total_is_lower_bound(self) -> bool:
-        return self.total > COUNT_CAP
+    total_is_lower_bound: bool = False
 
     @property
     def has_next(self) -> bool:
@@ -124,7 +122,8 @@ class ResultPage:
 
     @property
     def total_pages(self) -> int:
-        return max(1, -(-min(self.total, COUNT_CAP) // self.page_size))
+        """The pages known to exist (all of them unless ``total_is_lower_bound``)."""
+        return max(1, -(-self.total // self.page_size))
 
 
 # --- the search -------------------------------------------------------------------------------------------------
@@ -164,8 +163,11 @@ def message_search(*, company: Company | None, criteria: Criteria) -> QuerySet[M
 
 
 def search_page(*, company: Company | None, criteria: Criteria, page: int, page_size: int) -> ResultPage:
-    """One page of results with their highlighted passages and scanner hits: ``1 + 2`` queries, plus one count
-    when the page is full, plus one ranking query by relevance."""
+    """One page of results with their highlighted passages and scanner hits: 3 queries (page, snippets, hits),
+    plus a capped count for a full page of a filter-only search, plus the ranking query for best match first.
+
+    A text search reads one row more than the page instead of counting: ``total`` is then a lower bound (the
+    rows up to this page, and one more when there is a next page)."""
     text_query = criteria.query
     searchable = bool(text_query) or not criteria.text.strip()
     matches = message_search(company=company, criteria=criteria)
@@ -179,17 +181,25 @@ def search_page(*, company: Company | None, criteria: Criteria, page: int, page_
         page_ids = ranked[offset : offset + page_size]
         by_id = _with_related(Message.objects.filter(pk__in=page_ids)).in_bulk(page_ids)
         messages = [by_id[pk] for pk in page_ids if pk in by_id]
-        total = len(candidates)
+        total, lower_bound = len(candidates), len(candidates) == RANK_CANDIDATES
     else:
-        messages = list(_with_related(matches)[offset : offset + page_size])
-        if len(messages) < page_size and (messages or offset == 0):
+        messages = list(_with_related(matches)[offset : offset + page_size + 1])
+        more = len(messages) > page_size
+        messages = messages[:page_size]
+        lower_bound = False
+        if not more and (messages or offset == 0):
             total = offset + len(messages)
+        elif text_query:
+            total, lower_bound = offset + len(messages) + (1 if more else 0), True
         else:
             total = matches.order_by()[: COUNT_CAP + 1].count()
+            lower_bound = total > COUNT_CAP
     rows = _rows(company, text_query, messages)
     for row in rows:
         row.score = scores.get(row.message.pk)
-    return ResultPage(rows=rows, page=page, page_size=page_size, total=total, searchable=searchable)
+    return ResultPage(
+        rows=rows, page=page, page_size=page_size, total=total, searchable=searchable, total_is_lower_bound=lower_bound
+    )
 
 
 EXPORT_FIELDS = {

@@ -20,7 +20,7 @@ CRITERIA_HELP = {
     "hits": "Only messages a scanner of one of these kinds hit (repeat the parameter, or a JSON list).",
     "flagged": "Only messages a scanner hit and messages of flagged conversations.",
     "feedback": "Only answers with this feedback.",
-    "order": "`newest` (default) or `rank` (best match first, among the 1,000 most recent matches).",
+    "order": "`newest` (default) or `rank` (best match first, among the 200 most recent matches).",
 }
 
 
@@ -81,8 +81,11 @@ class ResultPageSerializer(serializers.Serializer):
     data = ResultSerializer(many=True)
     page = serializers.IntegerField()
     pageSize = serializers.IntegerField()
-    totalCount = serializers.IntegerField(help_text="Matches; counting stops after 10,000 (then 10,001).")
-    totalCountIsLowerBound = serializers.BooleanField(help_text="True when there are more than 10,000 matches.")
+    totalCount = serializers.IntegerField(
+        help_text="Matches, or at least this many when totalCountIsLowerBound: a text search is not counted beyond "
+        "the page (one more than the page's last row when there is a next page); filter-only counts stop at 10,001."
+    )
+    totalCountIsLowerBound = serializers.BooleanField(help_text="True when more matches may exist than totalCount.")
     totalPages = serializers.IntegerField()
 
 
