@@ -24,6 +24,7 @@ What it does:
 from __future__ import annotations
 
 import argparse
+import importlib
 import io
 import os
 import random
@@ -196,6 +197,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=40, help="Runs per search scenario.")
     parser.add_argument("--export-rows", type=int, default=100_000)
     parser.add_argument("--reseed", action="store_true")
+    parser.add_argument("--rebuild-indexes", action="store_true", help="Drop and rebuild the search indexes first.")
     return parser.parse_args()
 
 
@@ -265,8 +267,11 @@ def seed(args, company, users, agents) -> None:
     print(f"seeding {conversations:,} conversations, {args.messages:,} messages ...", flush=True)
     started = time.perf_counter()
     with raw.cursor() as cursor:
-        cursor.execute("DROP INDEX IF EXISTS compliance_message_text_search")
-        cursor.execute("DROP INDEX IF EXISTS compliance_message_company_recent")
+        # The index, the recency index and the generated vector column go while the rows are copied in, and
+        # come back (computed once, in bulk) afterwards.
+        fulltext = importlib.import_module("apps.compliance.migrations.0002_message_fulltext")
+        for statement in fulltext.POSTGRESQL_BACKWARD:
+            cursor.execute(statement)
         cursor.execute("SELECT COALESCE(MAX(id), 0) FROM chat_conversation")
         next_conversation = cursor.fetchone()[0] + 1
         conversation_columns = (
@@ -351,15 +356,13 @@ def seed(args, company, users, agents) -> None:
 
 
 def rebuild_indexes() -> None:
-    import importlib
-
     from django.db import connection
 
     fulltext = importlib.import_module("apps.compliance.migrations.0002_message_fulltext")
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute("SET maintenance_work_mem = '512MB'")
-        for statement in fulltext.POSTGRESQL_FORWARD:
+        for statement in [*fulltext.POSTGRESQL_BACKWARD, *fulltext.POSTGRESQL_FORWARD]:
             cursor.execute(statement)
         cursor.execute("ANALYZE chat_message")
         cursor.execute("ANALYZE chat_conversation")
@@ -405,6 +408,8 @@ def main() -> None:
         if have:
             sys.exit(f"{have:,} messages already seeded (fewer than {args.messages:,}): run with --reseed")
         seed(args, company, users, agents)
+        rebuild_indexes()
+    elif args.rebuild_indexes:
         rebuild_indexes()
     print(f"{Message.objects.filter(company=company).count():,} messages in {company.slug}")
 

@@ -25,10 +25,10 @@ from apps.documents.search import STOP_WORDS
 MAX_QUERY_CHARS = 500
 MAX_PARTS = 16
 MAX_WORD_CHARS = 64
-# The PostgreSQL index covers a message's first characters only: a tsvector is limited to 1 MB, and an index
-# expression that failed on a very long message would fail the chat's own insert. The same cut is searched.
+# The PostgreSQL vector covers a message's first characters only: a tsvector is limited to 1 MB, and a generated
+# column that failed on a very long message would fail the chat's own insert (migration 0002 creates it).
 PG_INDEXED_CHARS = 100_000
-PG_DOCUMENT = f"to_tsvector('english'::regconfig, left(chat_message.text, {PG_INDEXED_CHARS}))"
+PG_DOCUMENT = "chat_message.compliance_search"
 
 _WORD = re.compile(r"[^\W_]+")
 # A quoted phrase (the closing quote may be missing), or a run of anything but whitespace and quotes.

@@ -35,7 +35,7 @@ ORDER_NEWEST = "newest"
 ORDER_RANK = "rank"
 # "Best match first" ranks the most recent matches only: ranking every match of a common word would parse and
 # score hundreds of thousands of messages per page (docs/compliance.md says so; bench/compliance.py measures it).
-RANK_CANDIDATES = 200
+RANK_CANDIDATES = 1000
 # Filter-only counts stop here ("more than 10,000"). Text searches are not counted beyond the page: on PostgreSQL
 # the index holds no stored vector, so counting a common word's matches would parse each matching message.
 COUNT_CAP = 10_000

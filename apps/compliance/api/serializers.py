@@ -20,7 +20,7 @@ CRITERIA_HELP = {
     "hits": "Only messages a scanner of one of these kinds hit (repeat the parameter, or a JSON list).",
     "flagged": "Only messages a scanner hit and messages of flagged conversations.",
     "feedback": "Only answers with this feedback.",
-    "order": "`newest` (default) or `rank` (best match first, among the 200 most recent matches).",
+    "order": "`newest` (default) or `rank` (best match first, among the 1,000 most recent matches).",
 }
 
 
