@@ -36,9 +36,11 @@ ORDER_RANK = "rank"
 # "Best match first" ranks the most recent matches only: ranking every match of a common word would parse and
 # score hundreds of thousands of messages per page (docs/compliance.md says so; bench/compliance.py measures it).
 RANK_CANDIDATES = 1000
-# Filter-only counts stop here ("more than 10,000"). Text searches are not counted beyond the page: on PostgreSQL
-# the index holds no stored vector, so counting a common word's matches would parse each matching message.
-COUNT_CAP = 10_000
+# A text search first reads up to this many matching ids through the full-text index alone. Fewer: they are all
+# the matches (an exact count, and the page is sorted from them). As many: the word is common, and the page walks
+# the newest messages testing each (a match comes every few rows). Without the probe, PostgreSQL walked a million
+# messages for a word that matches none (1.4 s; bench/compliance.py).
+EXACT_BELOW = 2000
 SNIPPET_TOKENS = 24  # FTS5 snippet() tokens; PostgreSQL's MaxWords below is similar
 PLAIN_EXCERPT_CHARS = 240
 # Highlight markers: control characters no message is expected to hold; a stray one only misplaces a <mark>.
@@ -164,10 +166,11 @@ def message_search(*, company: Company | None, criteria: Criteria) -> QuerySet[M
 
 def search_page(*, company: Company | None, criteria: Criteria, page: int, page_size: int) -> ResultPage:
     """One page of results with their highlighted passages and scanner hits: 3 queries (page, snippets, hits),
-    plus a capped count for a full page of a filter-only search, plus the ranking query for best match first.
+    plus the text probe (see ``EXACT_BELOW``), plus the ranking query for best match first.
 
-    A text search reads one row more than the page instead of counting: ``total`` is then a lower bound (the
-    rows up to this page, and one more when there is a next page)."""
+    Searches are not counted beyond the page (counting every match of a common word or of "flagged only" costs
+    more than the page): the page reads one row more, and ``total`` is then a lower bound (the rows up to this
+    page, and one more when there is a next page). Text searches with fewer than ``EXACT_BELOW`` matches are exact."""
     text_query = criteria.query
     searchable = bool(text_query) or not criteria.text.strip()
     matches = message_search(company=company, criteria=criteria)
@@ -183,17 +186,21 @@ def search_page(*, company: Company | None, criteria: Criteria, page: int, page_
         messages = [by_id[pk] for pk in page_ids if pk in by_id]
         total, lower_bound = len(candidates), len(candidates) == RANK_CANDIDATES
     else:
+        exact = None
+        if text_query:
+            ids = list(matches.order_by().values_list("id", flat=True)[:EXACT_BELOW])
+            if len(ids) < EXACT_BELOW:
+                exact = len(ids)
+                matches = Message.objects.filter(pk__in=ids).order_by("-created", "-id")
         messages = list(_with_related(matches)[offset : offset + page_size + 1])
         more = len(messages) > page_size
         messages = messages[:page_size]
-        lower_bound = False
-        if not more and (messages or offset == 0):
-            total = offset + len(messages)
-        elif text_query:
-            total, lower_bound = offset + len(messages) + (1 if more else 0), True
+        if exact is not None:
+            total, lower_bound = exact, False
+        elif not more and (messages or offset == 0):
+            total, lower_bound = offset + len(messages), False
         else:
-            total = matches.order_by()[: COUNT_CAP + 1].count()
-            lower_bound = total > COUNT_CAP
+            total, lower_bound = offset + len(messages) + (1 if more else 0), True
     rows = _rows(company, text_query, messages)
     for row in rows:
         row.score = scores.get(row.message.pk)

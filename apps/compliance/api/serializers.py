@@ -82,8 +82,9 @@ class ResultPageSerializer(serializers.Serializer):
     page = serializers.IntegerField()
     pageSize = serializers.IntegerField()
     totalCount = serializers.IntegerField(
-        help_text="Matches, or at least this many when totalCountIsLowerBound: a text search is not counted beyond "
-        "the page (one more than the page's last row when there is a next page); filter-only counts stop at 10,001."
+        help_text="Matches, or at least this many when totalCountIsLowerBound: searches are not counted beyond the "
+        "page (then one more than the page's last row when there is a next page), except text searches with fewer "
+        "than 2,000 matches, which are exact."
     )
     totalCountIsLowerBound = serializers.BooleanField(help_text="True when more matches may exist than totalCount.")
     totalPages = serializers.IntegerField()

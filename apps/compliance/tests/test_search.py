@@ -172,10 +172,13 @@ def test_pages_and_capped_counts(company, data, agent):
     conversation_with(company, user, agent, [(MessageType.USER, f"budget line {n}") for n in range(7)])
     first = search_page(company=company, criteria=Criteria(text="budget"), page=1, page_size=3)
     third = search_page(company=company, criteria=Criteria(text="budget"), page=3, page_size=3)
-    # a text search reads one row past the page instead of counting every match
-    assert (first.total, first.total_is_lower_bound, first.has_next) == (4, True, True)
+    # a text search with fewer than EXACT_BELOW matches is counted exactly
+    assert (first.total, first.total_is_lower_bound, first.has_next, first.total_pages) == (7, False, True, 3)
+    # other searches read one row past the page instead of counting every match
     everything = search_page(company=company, criteria=Criteria(user=user), page=1, page_size=3)
-    assert (everything.total, everything.total_is_lower_bound, everything.total_pages) == (7, False, 3)
+    assert (everything.total, everything.total_is_lower_bound, everything.has_next) == (4, True, True)
+    last = search_page(company=company, criteria=Criteria(user=user), page=3, page_size=3)
+    assert (last.total, last.total_is_lower_bound, last.has_next) == (7, False, False)
     assert [row.message.text for row in third.rows] == ["budget line 0"]
     assert (third.total, third.total_is_lower_bound, third.has_next) == (7, False, False)
 
