@@ -195,6 +195,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--users", type=int, default=400)
     parser.add_argument("--runs", type=int, default=40, help="Runs per search scenario.")
+    parser.add_argument("--no-export", action="store_true")
     parser.add_argument("--export-rows", type=int, default=100_000)
     parser.add_argument("--reseed", action="store_true")
     parser.add_argument("--rebuild-indexes", action="store_true", help="Drop and rebuild the search indexes first.")
@@ -457,6 +458,8 @@ def main() -> None:
 
     # The export: a text that matches at least --export-rows messages, newest first, cut at that many by the
     # generator's consumer (the export itself has no limit: the client stops reading).
+    if args.no_export:
+        return
     criteria = Criteria(text="team")
     print(f"\nexport of {args.export_rows:,} rows as CSV (criteria: text 'team'):")
     tracemalloc.start()

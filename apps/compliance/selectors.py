@@ -8,13 +8,15 @@ never widens it, so isolation does not depend on how a search string was built.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import Http404
@@ -36,10 +38,10 @@ ORDER_RANK = "rank"
 # "Best match first" ranks the most recent matches only: ranking every match of a common word would parse and
 # score hundreds of thousands of messages per page (docs/compliance.md says so; bench/compliance.py measures it).
 RANK_CANDIDATES = 1000
-# A text search first reads up to this many matching ids through the full-text index alone. Fewer: they are all
-# the matches (an exact count, and the page is sorted from them). As many: the word is common, and the page walks
-# the newest messages testing each (a match comes every few rows). Without the probe, PostgreSQL walked a million
-# messages for a word that matches none (1.4 s; bench/compliance.py).
+# A text search first reads up to this many ids matching its text alone, through the full-text index. Fewer: the
+# other filters narrow those (an exact count, and the page is sorted from them). As many: the text is common, and
+# the page walks the newest messages testing each (a match comes every few rows). Without the probe, PostgreSQL
+# walked a million messages for a word that matches none (1.4 s; bench/compliance.py).
 EXACT_BELOW = 2000
 SNIPPET_TOKENS = 24  # FTS5 snippet() tokens; PostgreSQL's MaxWords below is similar
 PLAIN_EXCERPT_CHARS = 240
@@ -164,7 +166,64 @@ def message_search(*, company: Company | None, criteria: Criteria) -> QuerySet[M
     return messages.order_by("-created", "-id")
 
 
+@contextmanager
+def _custom_plans() -> Iterator[None]:
+    """PostgreSQL plans these queries for their actual text: with the server-side binding of
+    ``DATABASE_PREPARED_STATEMENTS``, a generic plan chosen after a few runs (it cannot know how common a word is)
+    took a common word's page from 12 ms to 1.2 s. One ``SET LOCAL`` in a short transaction; nothing on SQLite."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        yield
+
+
+@contextmanager
+def _bitmap_scans_only() -> Iterator[None]:
+    """The probe reads through the full-text index whatever the estimates: PostgreSQL otherwise scanned the whole
+    table for a phrase of two common words that matches a few hundred messages (600 ms). Inside ``_custom_plans``."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        try:
+            yield
+        finally:
+            cursor.execute("SET LOCAL enable_seqscan = on")
+            cursor.execute("SET LOCAL enable_indexscan = on")
+
+
+# PostgreSQL's own estimate of the text's matches, above which the probe is skipped: a bitmap of every match of a
+# common word costs ~0.5 s on a million messages, while walking the newest messages finds a page in a few ms.
+PROBE_ESTIMATE_MAX = 50_000
+
+
+def _probe(text_only: QuerySet[Message]) -> list[int] | None:
+    """Up to ``EXACT_BELOW`` ids matching the text, read through the full-text index; None when PostgreSQL
+    expects so many matches that the page is better found by walking the newest messages."""
+    ids = text_only.values_list("id", flat=True)[:EXACT_BELOW]
+    if connection.vendor != "postgresql":
+        return list(ids)
+    sql, params = text_only.values("id").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        plan = cursor.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    if plan[0]["Plan"]["Plan Rows"] > PROBE_ESTIMATE_MAX:
+        return None
+    with _bitmap_scans_only():
+        return list(ids)
+
+
 def search_page(*, company: Company | None, criteria: Criteria, page: int, page_size: int) -> ResultPage:
+    with _custom_plans():
+        return _search_page(company=company, criteria=criteria, page=page, page_size=page_size)
+
+
+def _search_page(*, company: Company | None, criteria: Criteria, page: int, page_size: int) -> ResultPage:
     """One page of results with their highlighted passages and scanner hits: 3 queries (page, snippets, hits),
     plus the text probe (see ``EXACT_BELOW``), plus the ranking query for best match first.
 
@@ -188,10 +247,12 @@ def search_page(*, company: Company | None, criteria: Criteria, page: int, page_
     else:
         exact = None
         if text_query:
-            ids = list(matches.order_by().values_list("id", flat=True)[:EXACT_BELOW])
-            if len(ids) < EXACT_BELOW:
-                exact = len(ids)
-                matches = Message.objects.filter(pk__in=ids).order_by("-created", "-id")
+            # The text alone, through its index: the other filters could make the planner read far more rows.
+            text_only = Message.objects.for_company(company).filter(_text_condition(text_query))
+            ids = _probe(text_only)
+            if ids is not None and len(ids) < EXACT_BELOW:
+                matches = matches.filter(pk__in=ids)
+                exact = matches.count()
         messages = list(_with_related(matches)[offset : offset + page_size + 1])
         more = len(messages) > page_size
         messages = messages[:page_size]
@@ -240,7 +301,8 @@ def export_rows(*, company: Company | None, criteria: Criteria, chunk_size: int 
         if after is not None:
             created, pk = after
             chunk = chunk.filter(Q(created__lt=created) | Q(created=created, id__lt=pk))
-        values = list(chunk.values_list(*columns.values())[:chunk_size])
+        with _custom_plans():
+            values = list(chunk.values_list(*columns.values())[:chunk_size])
         if not values:
             return
         rows = [dict(zip(columns, row, strict=True)) for row in values]
