@@ -213,8 +213,8 @@ def test_sqlite_message_index_triggers_exist(db):
     assert {"compliance_message_fts_insert", "compliance_message_fts_delete", "compliance_message_fts_update"} <= names
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the GIN expression index exists on PostgreSQL only")
-def test_postgresql_text_search_uses_the_gin_expression_index(company, data):
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL index")
+def test_postgresql_text_search_uses_the_gin_index(company, data):
     from apps.compliance.search import PG_DOCUMENT
 
     with connection.cursor() as cursor:
