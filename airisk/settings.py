@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "apps.scanners",
     "apps.chat",
     "apps.monitoring",
+    "apps.compliance",
     "apps.demo",
 ]
 

@@ -30,6 +30,7 @@ urlpatterns = [
     path("", include("apps.scanners.urls")),
     path("", include("apps.chat.api.urls")),
     path("", include("apps.monitoring.urls")),
+    path("", include("apps.compliance.urls")),  # /compliance/ and /api/compliance/
     path("", include("apps.chat.urls_web")),  # /, /login/, /logout/, /chat/ (the chat in the browser)
     # The OpenAPI schema (JSON; ?format=yaml for YAML) and its reference page, both public, assets served locally.
     # JSON answers both the OpenAPI media type and plain application/json (what Postman and openapi-generator ask).

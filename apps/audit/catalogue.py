@@ -178,6 +178,19 @@ ACTIONS: dict[str, ActionText] = {
     "scanner.blocked": ActionText(
         "Scanner blocked", "{actor} sent a {direction} that the {scanner} scanner blocked[ ({types})][ via {source}]"
     ),
+    # compliance (searches over conversations, their exports, saved searches)
+    "compliance.searched": ActionText(
+        "Conversations searched", "{actor} searched the conversations (criteria: {criteria})[, page {page}]"
+    ),
+    "compliance.exported": ActionText(
+        "Search results exported", "{actor} exported the messages matching a search as {format} (criteria: {criteria})"
+    ),
+    "compliance.conversation_viewed": ActionText(
+        "Conversation read", "{actor} read the conversation {target}[ of {user}]"
+    ),
+    "compliance.search_saved": ActionText("Search saved", "{actor} saved the search {name}"),
+    "compliance.search_changed": ActionText("Saved search changed", "{actor} changed the saved search {name}"),
+    "compliance.search_deleted": ActionText("Saved search deleted", "{actor} deleted the saved search {name}"),
     # API clients and OAuth2
     "client.created": ActionText(
         "API client registered", "{actor} registered the API client {target}[ with the grants {grants}]"
