@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "apps.agents",
     "apps.scanners",
     "apps.chat",
+    "apps.dashboards",
     "apps.demo",
 ]
 
