@@ -29,6 +29,8 @@ urlpatterns = [
     path("", include("apps.users_api.urls")),
     path("", include("apps.scanners.urls")),
     path("", include("apps.chat.api.urls")),
+    path("", include("apps.dashboards.api.urls")),
+    path("", include("apps.dashboards.urls")),  # /dashboards/ (the pages)
     path("", include("apps.chat.urls_web")),  # /, /login/, /logout/, /chat/ (the chat in the browser)
     # The OpenAPI schema (JSON; ?format=yaml for YAML) and its reference page, both public, assets served locally.
     # JSON answers both the OpenAPI media type and plain application/json (what Postman and openapi-generator ask).

@@ -169,10 +169,12 @@ class RollupAccumulator:
     @transaction.atomic
     def save(self) -> tuple[int, int]:
         """Write the sums; returns the number of rows written (usage, hits)."""
-        return (
+        written = (
             self._save(DailyUsage, USAGE_KEY_FIELDS, USAGE_COUNTERS, self.usage),
             self._save(DailyScanHits, HIT_KEY_FIELDS, HIT_COUNTERS, self.hits),
         )
+        self.usage, self.hits = {}, {}
+        return written
 
     def _save(self, model, key_fields: tuple, counters: tuple, sums: dict[tuple, dict]) -> int:
         if not sums:
@@ -194,7 +196,6 @@ class RollupAccumulator:
         model.objects.bulk_create(created, batch_size=2000)
         if changed:
             model.objects.bulk_update(changed, list(counters), batch_size=1000)
-        self.__init__(self.company)
         return len(created) + len(changed)
 
 

@@ -108,6 +108,7 @@ def test_seed_activity_keeps_the_rollups_equal_to_a_rebuild(seeded_company):
     usage = UsageRecord.objects.for_company(seeded_company)
     assert DailyUsage.objects.aggregate(n=Sum("exchanges"))["n"] == usage.count()
     assert DailyUsage.objects.aggregate(n=Sum("conversations"))["n"] == 50
+    assert DailyScanHits.objects.aggregate(n=Sum("hits"))["n"] == ScanHit.objects.count() > 0
 
 
 def test_seed_activity_refuses_an_unknown_company_or_a_company_without_agents(db):
