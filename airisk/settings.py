@@ -300,7 +300,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The AIRisk REST API. Authenticate with an OAuth2 bearer token (see /api/oauth2).",
     "VERSION": "1.0.0",
     # The eight scanner names appear in requests and in results: one enum component, not two.
-    "ENUM_NAME_OVERRIDES": {"ScannerName": "apps.scanners.detectors.base.SCANNER_NAMES"},
+    "ENUM_NAME_OVERRIDES": {
+        "ScannerName": "apps.scanners.detectors.base.SCANNER_NAMES",
+        "DashboardElementKind": "apps.dashboards.models.ElementKind.values",
+    },
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

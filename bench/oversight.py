@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPANY_SLUG = "oversight-bench"
 ADMIN_EMAIL = "admin@oversight-bench.example"
 TARGET_P99_MS = 150.0
-MESSAGES_PER_CONVERSATION = 6.1  # what seed_activity writes on average (measured)
+MESSAGES_PER_CONVERSATION = 6.0  # what seed_activity writes on average (measured)
 
 
 def parse_args() -> argparse.Namespace:
@@ -102,7 +102,7 @@ def seed(messages: int, reseed: bool):
         admin = ApplicationUser.objects.get(email=ADMIN_EMAIL)
     have = Message.objects.for_company(company).count()
     print(f"company {COMPANY_SLUG}: {have} messages, {Agent.objects.for_company(company).count()} agents")
-    if have >= messages * 0.98:
+    if have >= messages:
         return company, admin, None
     conversations = math.ceil((messages - have) / MESSAGES_PER_CONVERSATION)
     started = time.perf_counter()

@@ -47,13 +47,19 @@ class ElementForm(forms.Form):
     )
     channel = forms.ChoiceField(choices=Channel.choices, required=False)
     subject = forms.ChoiceField(choices=Subject.choices, required=False, label="Top")
-    measure = forms.ChoiceField(choices=_optional(Measure.choices), required=False, label="By")
+    measure = forms.ChoiceField(choices=_optional(Measure.choices), required=False, label="Measure")
     limit = forms.IntegerField(min_value=3, max_value=25, initial=10, required=False, label="N (3 to 25)")
     chart_type = forms.ChoiceField(choices=ChartType.choices, required=False, label="Chart")
     interval = forms.ChoiceField(choices=_optional(Interval.choices), required=False, label="Over time")
     split = forms.ChoiceField(choices=Split.choices, required=False, label="Split")
     category = forms.ChoiceField(choices=_optional(Category.choices), required=False, label="Share by")
     map_measure = forms.ChoiceField(choices=MapMeasure.choices, required=False, label="Show")
+
+    # What the element shows first, then when, then its filters, then its width.
+    field_order = [
+        *("title", "chart_type", "subject", "measure", "limit", "interval", "split", "category", "map_measure"),
+        *("period", "start_date", "end_date", "agent", "group", "user", "channel", "width"),
+    ]
 
     def __init__(self, *args, company: Company, **kwargs) -> None:
         super().__init__(*args, **kwargs)
