@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPANY_SLUG = "oversight-bench"
 ADMIN_EMAIL = "admin@oversight-bench.example"
 TARGET_P99_MS = 150.0
-MESSAGES_PER_CONVERSATION = 6.0  # what seed_activity writes on average (measured)
+MESSAGES_PER_CONVERSATION = 5.9  # what seed_activity writes on average (measured)
 
 
 def parse_args() -> argparse.Namespace:
@@ -54,7 +54,10 @@ def setup(database_url: str) -> None:
     os.environ.update(
         DATABASE_URL=database_url,
         DJANGO_SETTINGS_MODULE="airisk.settings",
-        DEBUG="true",
+        DEBUG="false",
+        SECRET_KEY="bench-oversight-secret-key-not-for-production-0123456789",
+        FIELD_ENCRYPTION_KEYS="YmVuY2gtb3ZlcnNpZ2h0LWtleS0zMi1ieXRlcy1vayE=",
+        SECURE_SSL_REDIRECT="false",
         LOG_LEVEL="WARNING",
         CONN_MAX_AGE="600",
         ALLOWED_HOSTS="testserver,127.0.0.1,localhost",

@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import F, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 
 from apps.accounts.models import ApplicationUser, Group
 from apps.agents.models import Agent
@@ -166,6 +166,8 @@ def _top_n(element: Element, days: DayRange) -> dict:
         ranked = sorted(sums.items(), key=lambda item: (-item[1], groups[item[0]]))[: element.limit]
         items = [{"label": groups[group_id], "value": number(value)} for group_id, value in ranked]
     else:
+        # Per person: rows without one (a deleted user, a Scanner API hit) count in totals, not in rankings.
+        rows = rows.exclude(user_id=None)
         ranked = list(rows.values("user_id").annotate(value=total).order_by("-value", "user_id")[: element.limit])
         names = user_names(company_id, [r["user_id"] for r in ranked])
         items = [{"label": names.get(r["user_id"], "?"), "value": number(r["value"])} for r in ranked]
@@ -212,6 +214,8 @@ def chart_data(element: Element, days: DayRange) -> dict:
     interval = element.interval or Interval.DAY
     rows, total = _measured(element, days, measure)
     split_field = {Split.AGENT: "agent_id", Split.USER: "user_id"}.get(element.split)
+    if split_field == "user_id":
+        rows = rows.exclude(user_id=None)
     group_by = ["day", split_field] if split_field else ["day"]
     points = rows.values(*group_by).annotate(value=total).order_by()
     axis = buckets(days, interval)
@@ -262,6 +266,8 @@ def doughnut_data(element: Element, days: DayRange) -> dict:
     else:
         rows, total = _measured(element, days, measure)
         field = {Category.AGENT: "agent_id", Category.USER: "user_id", Category.CHANNEL: "channel"}[category]
+        if category == Category.USER:
+            rows = rows.exclude(user_id=None)
         grouped = list(rows.values(field).annotate(value=total).order_by("-value", field))
         keys = [row[field] for row in grouped]
         if category == Category.AGENT:
@@ -287,17 +293,25 @@ def doughnut_data(element: Element, days: DayRange) -> dict:
 # -- Totals --------------------------------------------------------------------------------------------------------
 
 
-def _totals(element: Element, days: DayRange) -> dict:
-    rows = usage_rows(element, days)
-    sums = rows.aggregate(
-        conversations=Sum("conversations"),
-        messages=Sum("messages"),
-        tokens=Sum(F("input_tokens") + F("output_tokens")),
-        cost=Sum("cost"),
-        flagged=Sum("flagged"),
-    )
-    sums["active_users"] = rows.exclude(user_id=None).values("user_id").distinct().count()
-    return {name: number(value) for name, value in sums.items()}
+def _totals(element: Element, days: DayRange, previous: DayRange) -> tuple[dict, dict]:
+    """Both periods' sums in one scan of the rollup (conditional aggregates)."""
+    rows = usage_rows(element, DayRange(previous.start, days.end))
+    sums = {}
+    for prefix, where in (("current", Q(day__gte=days.start)), ("previous", Q(day__lte=previous.end))):
+        sums.update(
+            {
+                f"{prefix}_conversations": Sum("conversations", filter=where),
+                f"{prefix}_messages": Sum("messages", filter=where),
+                f"{prefix}_tokens": Sum(F("input_tokens") + F("output_tokens"), filter=where),
+                f"{prefix}_cost": Sum("cost", filter=where),
+                f"{prefix}_flagged": Sum("flagged", filter=where),
+                f"{prefix}_active_users": Count("user_id", distinct=True, filter=where),
+            }
+        )
+    found = rows.aggregate(**sums)
+    current = {key: number(found[f"current_{key}"]) for key, _ in TOTALS}
+    before = {key: number(found[f"previous_{key}"]) for key, _ in TOTALS}
+    return current, before
 
 
 def change_text(current: float, previous: float) -> tuple[float | None, str]:
@@ -311,7 +325,7 @@ def change_text(current: float, previous: float) -> tuple[float | None, str]:
 
 def totals_data(element: Element, days: DayRange) -> dict:
     previous_days = days.previous()
-    current, previous = _totals(element, days), _totals(element, previous_days)
+    current, previous = _totals(element, days, previous_days)
     metrics = []
     for key, label in TOTALS:
         change, text = change_text(current[key], previous[key])

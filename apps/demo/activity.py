@@ -47,7 +47,7 @@ from apps.chat.models import (
 )
 from apps.chat.pipeline import prices_for
 from apps.companies.models import Company
-from apps.dashboards.rollups import RollupAccumulator
+from apps.dashboards.rollups import RollupAccumulator, rollups_analyze
 from apps.demo import corpus
 from apps.scanners.models import ScanHit
 
@@ -403,6 +403,16 @@ def _insert(model, objs: list, *, need_ids: bool = False) -> None:
                 )
 
 
+def _analyze() -> None:
+    """Fresh planner statistics for the tables just filled (PostgreSQL), so that the first queries plan well."""
+    if connection.vendor != "postgresql":
+        return
+    tables = [model._meta.db_table for model in (Conversation, Message, UsageRecord, ScanHit)]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(tables))
+    rollups_analyze()
+
+
 @dataclass
 class Exchange:
     conversation: Conversation
@@ -508,5 +518,6 @@ def activity_seed(
                 f"{result.exchanges} exchanges, {result.hits} scanner hits ({elapsed:.1f} s)"
             )
     rollups.save()
+    _analyze()
     result.seconds = time.perf_counter() - started
     return result
