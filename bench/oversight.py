@@ -49,6 +49,14 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def development_key() -> str:
+    """The encryption key DEBUG derives from the development SECRET_KEY (airisk/settings.py)."""
+    sys.path.insert(0, str(ROOT))
+    from apps.core.encryption import derived_key
+
+    return derived_key("django-insecure-airisk-development-key-do-not-use-in-production")
+
+
 def setup(database_url: str) -> None:
     ensure_database(database_url)
     os.environ.update(
@@ -56,7 +64,8 @@ def setup(database_url: str) -> None:
         DJANGO_SETTINGS_MODULE="airisk.settings",
         DEBUG="false",
         SECRET_KEY="bench-oversight-secret-key-not-for-production-0123456789",
-        FIELD_ENCRYPTION_KEYS="YmVuY2gtb3ZlcnNpZ2h0LWtleS0zMi1ieXRlcy1vayE=",
+        # The development key too: `make run`-style commands (DEBUG) may have created the agents.
+        FIELD_ENCRYPTION_KEYS="YmVuY2gtb3ZlcnNpZ2h0LWtleS0zMi1ieXRlcy1vayE=," + development_key(),
         SECURE_SSL_REDIRECT="false",
         LOG_LEVEL="WARNING",
         CONN_MAX_AGE="600",

@@ -20,8 +20,6 @@ from apps.agents.models import Agent
 from apps.dashboards.models import (
     Category,
     ChartType,
-    DailyScanHits,
-    DailyUsage,
     Element,
     ElementKind,
     Interval,
@@ -31,6 +29,7 @@ from apps.dashboards.models import (
     Subject,
 )
 from apps.dashboards.periods import DayRange, company_today, resolve_period
+from apps.dashboards.rollups import HIT_LEVELS, USAGE_LEVELS
 
 SERIES_LIMIT = 6  # lines or bars of a split chart; the rest is summed as "Other"
 SLICES_LIMIT = 8  # slices of a doughnut
@@ -88,21 +87,45 @@ def _filtered(queryset: QuerySet, element: Element) -> QuerySet:
     return queryset
 
 
-def usage_rows(element: Element, days: DayRange) -> QuerySet[DailyUsage]:
-    rows = DailyUsage.objects.filter(company_id=element.company_id, day__gte=days.start, day__lte=days.end)
+def _needed(element: Element, group_by: tuple[str, ...]) -> set[str]:
+    """The rollup columns an element needs: what it groups by and what it filters on."""
+    needed = set(group_by)
+    if element.agent_id:
+        needed.add("agent_id")
+    if element.user_id or element.group_id:
+        needed.add("user_id")
+    if element.channel:
+        needed.add("channel")
+    return needed
+
+
+def _level(levels, needed: set[str]):
+    """The rollup with the fewest rows that has every needed column (the full level has them all)."""
+    for model, fields in sorted(levels, key=lambda level: len(level[1])):
+        if needed <= set(fields):
+            return model
+    return levels[0][0]
+
+
+def usage_rows(element: Element, days: DayRange, group_by: tuple[str, ...] = ()) -> QuerySet:
+    model = _level(USAGE_LEVELS, _needed(element, group_by))
+    rows = model.objects.filter(company_id=element.company_id, day__gte=days.start, day__lte=days.end)
     return _filtered(rows, element)
 
 
-def hit_rows(element: Element, days: DayRange) -> QuerySet[DailyScanHits]:
-    rows = DailyScanHits.objects.filter(company_id=element.company_id, day__gte=days.start, day__lte=days.end)
+def hit_rows(element: Element, days: DayRange, group_by: tuple[str, ...] = ()) -> QuerySet:
+    model = _level(HIT_LEVELS, _needed(element, group_by))
+    rows = model.objects.filter(company_id=element.company_id, day__gte=days.start, day__lte=days.end)
     return _filtered(rows, element)
 
 
-def _measured(element: Element, days: DayRange, measure: str) -> tuple[QuerySet, object]:
+def _measured(
+    element: Element, days: DayRange, measure: str, group_by: tuple[str, ...] = ()
+) -> tuple[QuerySet, object]:
     """The rows to sum and the sum, for a measure (scanner hits come from their own rollup)."""
     if measure == Measure.HITS:
-        return hit_rows(element, days), Sum("hits")
-    return usage_rows(element, days), USAGE_MEASURES.get(measure, Sum("exchanges"))
+        return hit_rows(element, days, group_by), Sum("hits")
+    return usage_rows(element, days, group_by), USAGE_MEASURES.get(measure, Sum("exchanges"))
 
 
 def user_names(company_id: int, ids) -> dict:
@@ -143,12 +166,13 @@ def _top_n(element: Element, days: DayRange) -> dict:
     measure = element.measure or Measure.EXCHANGES
     company_id = element.company_id
     if element.subject == Subject.SCANNERS:
-        rows = hit_rows(element, days).values("scanner")
+        rows = hit_rows(element, days, ("scanner",)).values("scanner")
         field = "blocked" if measure == Measure.BLOCKED else "hits"
         ranked = rows.annotate(value=Sum(field)).order_by("-value", "scanner")[: element.limit]
         items = [{"label": row["scanner"], "value": number(row["value"])} for row in ranked]
         return {**measure_meta(measure if measure == Measure.BLOCKED else Measure.HITS), "rows": _nonzero(items)}
-    rows, total = _measured(element, days, measure)
+    group_by = ("agent_id",) if element.subject == Subject.AGENTS else ("user_id",)
+    rows, total = _measured(element, days, measure, group_by)
     if element.subject == Subject.AGENTS:
         ranked = list(rows.values("agent_id").annotate(value=total).order_by("-value", "agent_id")[: element.limit])
         names = agent_names(company_id, [r["agent_id"] for r in ranked])
@@ -212,8 +236,8 @@ def chart_data(element: Element, days: DayRange) -> dict:
         return doughnut_data(element, days)
     measure = element.measure or Measure.EXCHANGES
     interval = element.interval or Interval.DAY
-    rows, total = _measured(element, days, measure)
     split_field = {Split.AGENT: "agent_id", Split.USER: "user_id"}.get(element.split)
+    rows, total = _measured(element, days, measure, (split_field,) if split_field else ())
     if split_field == "user_id":
         rows = rows.exclude(user_id=None)
     group_by = ["day", split_field] if split_field else ["day"]
@@ -261,11 +285,12 @@ def doughnut_data(element: Element, days: DayRange) -> dict:
         slices = [(OUTCOME_LABELS[name], counts[name]) for name in OUTCOME_LABELS]
     elif category == Category.SCANNER:
         measure = Measure.HITS
-        rows = hit_rows(element, days).values("scanner").annotate(value=Sum("hits")).order_by("-value", "scanner")
+        rows = hit_rows(element, days, ("scanner",)).values("scanner").annotate(value=Sum("hits"))
+        rows = rows.order_by("-value", "scanner")
         slices = [(row["scanner"], row["value"]) for row in rows]
     else:
-        rows, total = _measured(element, days, measure)
         field = {Category.AGENT: "agent_id", Category.USER: "user_id", Category.CHANNEL: "channel"}[category]
+        rows, total = _measured(element, days, measure, (field,))
         if category == Category.USER:
             rows = rows.exclude(user_id=None)
         grouped = list(rows.values(field).annotate(value=total).order_by("-value", field))
@@ -295,7 +320,7 @@ def doughnut_data(element: Element, days: DayRange) -> dict:
 
 def _totals(element: Element, days: DayRange, previous: DayRange) -> tuple[dict, dict]:
     """Both periods' sums in one scan of the rollup (conditional aggregates)."""
-    rows = usage_rows(element, DayRange(previous.start, days.end))
+    rows = usage_rows(element, DayRange(previous.start, days.end), ("user_id",))
     sums = {}
     for prefix, where in (("current", Q(day__gte=days.start)), ("previous", Q(day__lte=previous.end))):
         sums.update(
@@ -349,7 +374,12 @@ def totals_data(element: Element, days: DayRange) -> dict:
 def map_data(element: Element, days: DayRange) -> dict:
     measure = element.map_measure or MapMeasure.PROMPTS
     field = "blocked" if measure == MapMeasure.BLOCKED else "exchanges"
-    rows = usage_rows(element, days).values("country").annotate(value=Sum(field)).order_by("-value", "country")
+    rows = (
+        usage_rows(element, days, ("country",))
+        .values("country")
+        .annotate(value=Sum(field))
+        .order_by("-value", "country")
+    )
     names = country_names()
     countries, internal = [], 0
     for row in rows:

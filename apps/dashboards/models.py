@@ -165,14 +165,9 @@ class Element(CompanyOwnedModel):
         return self.title
 
 
-class DailyUsage(CompanyOwnedModel):
-    """The exchanges of one day (company time zone), agent, user, channel and caller country, summed."""
+class UsageCounts(models.Model):
+    """What an exchange adds to a rollup row (apps/dashboards/rollups.py, ``usage_counts``)."""
 
-    day = models.DateField()
-    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="+")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
-    channel = models.CharField(max_length=8)
-    country = models.CharField(max_length=2, blank=True)
     exchanges = models.PositiveIntegerField(default=0)
     messages = models.PositiveIntegerField(default=0)
     conversations = models.PositiveIntegerField(default=0, help_text="Conversations whose first exchange this is.")
@@ -185,12 +180,62 @@ class DailyUsage(CompanyOwnedModel):
     incomplete = models.PositiveIntegerField(default=0)
 
     class Meta:
+        abstract = True
+
+
+class DailyUsage(CompanyOwnedModel, UsageCounts):
+    """The exchanges of one day (company time zone), agent, user, channel and caller country, summed: the rollup
+    every element can be computed from, whatever its filters."""
+
+    day = models.DateField()
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    channel = models.CharField(max_length=8)
+    country = models.CharField(max_length=2, blank=True)
+
+    class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["company", "day", "agent", "user", "channel", "country"], name="dashboards_usage_key"
             )
         ]
         indexes = [models.Index(fields=["company", "day"], name="dashboards_usage_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.exchanges} exchanges"
+
+
+class DailyUserUsage(CompanyOwnedModel, UsageCounts):
+    """The same sums per day and user only: about a sixth of DailyUsage's rows, for the elements that neither
+    filter nor group by agent, channel or country (totals, per-person rankings and charts)."""
+
+    day = models.DateField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company", "day", "user"], name="dashboards_user_usage_key")]
+        indexes = [models.Index(fields=["company", "day"], name="dashboards_user_usage_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.exchanges} exchanges"
+
+
+class DailyAgentUsage(CompanyOwnedModel, UsageCounts):
+    """The same sums per day, agent and channel: for the elements about agents, channels and outcomes without a
+    person filter (a few rows a day)."""
+
+    day = models.DateField()
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=8)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["company", "day", "agent", "channel"], name="dashboards_agent_usage_key")
+        ]
+        indexes = [models.Index(fields=["company", "day"], name="dashboards_agent_usage_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.exchanges} exchanges"
 
 
 class DailyScanHits(CompanyOwnedModel):
@@ -211,3 +256,19 @@ class DailyScanHits(CompanyOwnedModel):
             )
         ]
         indexes = [models.Index(fields=["company", "day"], name="dashboards_hits_day")]
+
+
+class DailyAgentScanHits(CompanyOwnedModel):
+    """Scanner hits per day, agent and scanner only, for the elements without a person or channel filter."""
+
+    day = models.DateField()
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, null=True, related_name="+")
+    scanner = models.CharField(max_length=32)
+    hits = models.PositiveIntegerField(default=0)
+    blocked = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["company", "day", "agent", "scanner"], name="dashboards_agent_hits_key")
+        ]
+        indexes = [models.Index(fields=["company", "day"], name="dashboards_agent_hits_day")]

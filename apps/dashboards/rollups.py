@@ -1,6 +1,10 @@
 """The daily rollups: what one exchange or one scanner hit adds, applied one at a time (the signal receivers) or
 in bulk (seed_activity, rebuild_rollups). One function says what an exchange counts for, so all three agree.
 
+Each fact is counted at several levels of detail (LEVELS): the full key (day, agent, user, channel, country), from
+which any element can be computed, and coarser keys with far fewer rows for the common elements
+(apps/dashboards/data.py picks the smallest level that has the columns an element needs).
+
 Days are in the company's time zone, so that "today" on a dashboard is the company's today.
 """
 
@@ -17,7 +21,13 @@ from django.db.models import F
 
 from apps.chat.models import Conversation, ExchangeOutcome, UsageRecord
 from apps.companies.models import Company
-from apps.dashboards.models import DailyScanHits, DailyUsage
+from apps.dashboards.models import (
+    DailyAgentScanHits,
+    DailyAgentUsage,
+    DailyScanHits,
+    DailyUsage,
+    DailyUserUsage,
+)
 from apps.scanners.models import ScanHit
 
 USAGE_COUNTERS = (
@@ -33,6 +43,18 @@ USAGE_COUNTERS = (
     "incomplete",
 )
 HIT_COUNTERS = ("hits", "blocked")
+USAGE_KEY_FIELDS = ("day", "agent_id", "user_id", "channel", "country")
+HIT_KEY_FIELDS = ("day", "agent_id", "user_id", "channel", "scanner")
+# (model, its key fields), the full level first.
+USAGE_LEVELS = (
+    (DailyUsage, USAGE_KEY_FIELDS),
+    (DailyUserUsage, ("day", "user_id")),
+    (DailyAgentUsage, ("day", "agent_id", "channel")),
+)
+HIT_LEVELS = (
+    (DailyScanHits, HIT_KEY_FIELDS),
+    (DailyAgentScanHits, ("day", "agent_id", "scanner")),
+)
 
 
 def company_zone(company: Company) -> zoneinfo.ZoneInfo:
@@ -75,8 +97,14 @@ def hit_counts(hit: ScanHit) -> dict:
     return {"hits": 1, "blocked": 1 if hit.action == "block" else 0}
 
 
-USAGE_KEY_FIELDS = ("day", "agent_id", "user_id", "channel", "country")
-HIT_KEY_FIELDS = ("day", "agent_id", "user_id", "channel", "scanner")
+def non_chat_channel(source: str) -> str:
+    """Hits outside a chat exchange keep no user; the Scanner API's count as channel "api", file uploads as none."""
+    return "api" if source == ScanHit.Source.API else ""
+
+
+def _project(full_fields: tuple, key: tuple, fields: tuple) -> tuple:
+    values = dict(zip(full_fields, key, strict=True))
+    return tuple(values[name] for name in fields)
 
 
 def _increment(model, company: Company, key_fields: tuple, key: tuple, counts: dict) -> None:
@@ -85,7 +113,8 @@ def _increment(model, company: Company, key_fields: tuple, key: tuple, counts: d
     lookup = {"company": company, **dict(zip(key_fields, key, strict=True))}
     changes = {name: F(name) + value for name, value in counts.items() if value}
     if not changes:
-        changes = {"exchanges": F("exchanges")} if model is DailyUsage else {"hits": F("hits")}
+        first = next(iter(counts))
+        changes = {first: F(first)}
     if model.objects.filter(**lookup).update(**changes):
         return
     try:
@@ -95,24 +124,26 @@ def _increment(model, company: Company, key_fields: tuple, key: tuple, counts: d
         model.objects.filter(**lookup).update(**changes)
 
 
+def _increment_levels(levels, company: Company, key: tuple, counts: dict) -> None:
+    full_fields = levels[0][1]
+    for model, fields in levels:
+        _increment(model, company, fields, _project(full_fields, key, fields), counts)
+
+
 def exchange_add(record: UsageRecord, hits: Iterable[ScanHit]) -> None:
     """Count one exchange (and its scanner hits) in the rollups: a few indexed statements."""
     company = record.company
     zone = company_zone(company)
-    first = record.conversation_id is None or not (
+    first = record.conversation_id is not None and not (
         UsageRecord.objects.filter(conversation_id=record.conversation_id, pk__lt=record.pk).exists()
     )
     with transaction.atomic():
-        _increment(
-            DailyUsage,
-            company,
-            USAGE_KEY_FIELDS,
-            usage_key(record, zone),
-            usage_counts(record, first_in_conversation=first and record.conversation_id is not None),
+        _increment_levels(
+            USAGE_LEVELS, company, usage_key(record, zone), usage_counts(record, first_in_conversation=first)
         )
         day = local_day(record.created, zone)
         for key, counts in _hit_groups(hits, day=day, user_id=record.user_id, channel=record.channel).items():
-            _increment(DailyScanHits, company, HIT_KEY_FIELDS, key, counts)
+            _increment_levels(HIT_LEVELS, company, key, counts)
 
 
 def hits_add(company: Company, hits: Iterable[ScanHit], *, source: str) -> None:
@@ -126,12 +157,7 @@ def hits_add(company: Company, hits: Iterable[ScanHit], *, source: str) -> None:
             by_day[local_day(hit.created, zone)].append(hit)
         for day, day_hits in by_day.items():
             for key, counts in _hit_groups(day_hits, day=day, user_id=user_id, channel=channel).items():
-                _increment(DailyScanHits, company, HIT_KEY_FIELDS, key, counts)
-
-
-def non_chat_channel(source: str) -> str:
-    """Hits outside a chat exchange keep no user; the Scanner API's count as channel "api", file uploads as none."""
-    return "api" if source == ScanHit.Source.API else ""
+                _increment_levels(HIT_LEVELS, company, key, counts)
 
 
 def _hit_groups(hits: Iterable[ScanHit], *, day: date, user_id: int | None, channel: str) -> dict[tuple, dict]:
@@ -145,7 +171,7 @@ def _hit_groups(hits: Iterable[ScanHit], *, day: date, user_id: int | None, chan
 
 
 class RollupAccumulator:
-    """Sums exchanges and hits in memory, then writes them in bulk (adding to the rows already there)."""
+    """Sums exchanges and hits in memory, then writes them in bulk at every level (adding to the rows there)."""
 
     def __init__(self, company: Company) -> None:
         self.company = company
@@ -155,26 +181,37 @@ class RollupAccumulator:
 
     def add(self, record: UsageRecord, hits: Iterable[ScanHit], *, first_in_conversation: bool) -> None:
         key = usage_key(record, self.zone)
-        counts = self.usage.setdefault(key, {name: 0 for name in USAGE_COUNTERS})
+        counts = self.usage.setdefault(key, dict.fromkeys(USAGE_COUNTERS, 0))
         for name, value in usage_counts(record, first_in_conversation=first_in_conversation).items():
             counts[name] += value
-        day = key[0]
-        for hit_group_key, hit_group in _hit_groups(
-            hits, day=day, user_id=record.user_id, channel=record.channel
-        ).items():
-            counts = self.hits.setdefault(hit_group_key, dict.fromkeys(HIT_COUNTERS, 0))
-            for name, value in hit_group.items():
+        self.add_hits(hits, day=key[0], user_id=record.user_id, channel=record.channel)
+
+    def add_hits(self, hits: Iterable[ScanHit], *, day: date, user_id: int | None, channel: str) -> None:
+        for key, group in _hit_groups(hits, day=day, user_id=user_id, channel=channel).items():
+            counts = self.hits.setdefault(key, dict.fromkeys(HIT_COUNTERS, 0))
+            for name, value in group.items():
                 counts[name] += value
 
     @transaction.atomic
     def save(self) -> tuple[int, int]:
-        """Write the sums; returns the number of rows written (usage, hits)."""
-        written = (
-            self._save(DailyUsage, USAGE_KEY_FIELDS, USAGE_COUNTERS, self.usage),
-            self._save(DailyScanHits, HIT_KEY_FIELDS, HIT_COUNTERS, self.hits),
-        )
+        """Write the sums; returns the number of full-level rows written (usage, hits)."""
+        written = []
+        for levels, counters, sums in (
+            (USAGE_LEVELS, USAGE_COUNTERS, self.usage),
+            (HIT_LEVELS, HIT_COUNTERS, self.hits),
+        ):
+            full_fields = levels[0][1]
+            for index, (model, fields) in enumerate(levels):
+                projected: dict[tuple, dict] = {}
+                for key, counts in sums.items():
+                    target = projected.setdefault(_project(full_fields, key, fields), dict.fromkeys(counters, 0))
+                    for name, value in counts.items():
+                        target[name] += value
+                rows = self._save(model, fields, counters, projected)
+                if index == 0:
+                    written.append(rows)
         self.usage, self.hits = {}, {}
-        return written
+        return written[0], written[1]
 
     def _save(self, model, key_fields: tuple, counters: tuple, sums: dict[tuple, dict]) -> int:
         if not sums:
@@ -194,7 +231,7 @@ class RollupAccumulator:
                     setattr(row, name, getattr(row, name) + value)
                 changed.append(row)
         # In day order, as the receivers write them day after day: a period's rows stay close together on disk.
-        created.sort(key=lambda row: (row.day, row.agent_id, row.user_id or 0))
+        created.sort(key=lambda row: tuple(str(getattr(row, name)) for name in key_fields))
         model.objects.bulk_create(created, batch_size=2000)
         if changed:
             model.objects.bulk_update(changed, list(counters), batch_size=1000)
@@ -204,8 +241,8 @@ class RollupAccumulator:
 @transaction.atomic
 def rollups_rebuild(company: Company) -> tuple[int, int]:
     """Recompute the company's rollups from its UsageRecords and ScanHits. Returns the rows written."""
-    DailyUsage.objects.filter(company=company).delete()
-    DailyScanHits.objects.filter(company=company).delete()
+    for model, _ in (*USAGE_LEVELS, *HIT_LEVELS):
+        model.objects.filter(company=company).delete()
     accumulator = RollupAccumulator(company)
     seen_conversations: set[int] = set()
     # Who and which channel a chat hit belongs to: its conversation's first exchange says (hits keep only ids).
@@ -248,11 +285,7 @@ def rollups_rebuild(company: Company) -> tuple[int, int]:
             user_id, channel = conversation_owner.get(public_ids.get(hit.conversation_public_id), (None, ""))
         else:
             user_id, channel = None, non_chat_channel(hit.source)
-        day = local_day(hit.created, accumulator.zone)
-        for key, counts in _hit_groups([hit], day=day, user_id=user_id, channel=channel).items():
-            sums = accumulator.hits.setdefault(key, dict.fromkeys(HIT_COUNTERS, 0))
-            for name, value in counts.items():
-                sums[name] += value
+        accumulator.add_hits([hit], day=local_day(hit.created, accumulator.zone), user_id=user_id, channel=channel)
     written = accumulator.save()
     rollups_analyze()
     return written
@@ -261,5 +294,6 @@ def rollups_rebuild(company: Company) -> tuple[int, int]:
 def rollups_analyze() -> None:
     """After a bulk write on PostgreSQL: fresh planner statistics, so that a period's query uses the day index."""
     if connection.vendor == "postgresql":
+        tables = ", ".join(model._meta.db_table for model, _ in (*USAGE_LEVELS, *HIT_LEVELS))
         with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {DailyUsage._meta.db_table}, {DailyScanHits._meta.db_table}")
+            cursor.execute(f"ANALYZE {tables}")

@@ -488,7 +488,13 @@ def activity_seed(
     """Add ``conversations`` synthetic conversations to ``company`` (see the module docstring)."""
     started = time.perf_counter()
     result = SeedResult()
-    agents = list(Agent.objects.for_company(company).alive().order_by("created", "pk"))
+    # Only what the prices need: never the provider keys (nor their decryption).
+    agents = list(
+        Agent.objects.for_company(company)
+        .alive()
+        .only("pk", "company_id", "name", "engine", "model", "input_price_per_million", "output_price_per_million")
+        .order_by("created", "pk")
+    )
     if not agents:
         raise ValueError(f"The company {company.slug!r} has no agent: create one first (manage.py create_agent).")
     existing = Conversation.objects.for_company(company).count()

@@ -193,21 +193,18 @@ def test_another_companys_activity_never_counts(history, numbers):
 
 
 def test_the_signal_receivers_keep_the_same_rollups_as_a_rebuild(history, company):
-    from apps.dashboards.models import DailyScanHits, DailyUsage
+    from apps.dashboards.rollups import HIT_COUNTERS, HIT_LEVELS, USAGE_COUNTERS, USAGE_LEVELS
+
+    levels = [(model, fields, USAGE_COUNTERS) for model, fields in USAGE_LEVELS]
+    levels += [(model, fields, HIT_COUNTERS) for model, fields in HIT_LEVELS]
 
     def snapshot():
-        usage = DailyUsage.objects.filter(company=company).values_list(
-            "day", "agent", "user", "channel", "country", "exchanges", "messages", "conversations", "input_tokens",
-            "output_tokens", "cost", "flagged", "blocked", "failed", "incomplete",
-        )  # fmt: skip
-        hits = DailyScanHits.objects.filter(company=company).values_list(
-            "day", "agent", "user", "channel", "scanner", "hits", "blocked"
-        )
-        return sorted(usage), sorted(hits)
+        return [sorted(model.objects.filter(company=company).values_list(*fields, *counters))
+                for model, fields, counters in levels]  # fmt: skip
 
     rebuilt = snapshot()
-    DailyUsage.objects.filter(company=company).delete()
-    DailyScanHits.objects.filter(company=company).delete()
+    for model, _, _ in levels:
+        model.objects.filter(company=company).delete()
     records, hits = history["records"], history["hits"]
     by_record = {"r2": [hits[0]], "r4": [hits[1]]}
     for name in ("r6", "r5", "r4", "r3", "r1", "r2"):
@@ -215,7 +212,8 @@ def test_the_signal_receivers_keep_the_same_rollups_as_a_rebuild(history, compan
     hits_add(company, [hits[2]], source="api")
 
     assert snapshot() == rebuilt
-    assert len(rebuilt[0]) == 5 and len(rebuilt[1]) == 3
+    # Full usage, per user, per agent and channel; full hits, per agent and scanner.
+    assert [len(rows) for rows in rebuilt] == [5, 5, 5, 3, 3]
 
 
 def test_days_are_the_companys_days(history, company, numbers):
