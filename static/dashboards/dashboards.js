@@ -106,7 +106,7 @@
       data: { labels: data.labels, datasets: data.datasets.map(function (d, i) {
         var color = PALETTE[i % PALETTE.length];
         return { label: d.label, data: d.data, borderColor: color, backgroundColor: line ? color + "22" : color,
-                 fill: line && data.datasets.length === 1, tension: 0.25, pointRadius: data.labels.length > 40 ? 0 : 2, borderWidth: 2 };
+                 fill: line && data.datasets.length === 1, cubicInterpolationMode: "monotone", pointRadius: data.labels.length > 40 ? 0 : 2, borderWidth: 2 };
       }) },
       options: options
     });
