@@ -14,6 +14,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth, TruncWeek
 
 from apps.accounts.models import ApplicationUser, Group
 from apps.agents.models import Agent
@@ -240,26 +241,36 @@ def chart_data(element: Element, days: DayRange) -> dict:
     rows, total = _measured(element, days, measure, (split_field,) if split_field else ())
     if split_field == "user_id":
         rows = rows.exclude(user_id=None)
-    group_by = ["day", split_field] if split_field else ["day"]
-    points = rows.values(*group_by).annotate(value=total).order_by()
+
     axis = buckets(days, interval)
     index = {bucket: position for position, bucket in enumerate(axis)}
-    series: dict[object, list] = {}
-    for point in points:
-        key = point[split_field] if split_field else "all"
-        values = series.setdefault(key, [0] * len(axis))
-        values[index[bucket_of(point["day"], interval)]] += point["value"] or 0
+    # Summed per bucket by the database (a day, a week, a month), so that few rows come back.
+    bucket_expr = {Interval.WEEK: TruncWeek("day"), Interval.MONTH: TruncMonth("day")}.get(interval, F("day"))
+    per_bucket = rows.annotate(bucket=bucket_expr)
+
+    def series_of(points, key_field=None) -> dict[object, list]:
+        series: dict[object, list] = {}
+        for point in points:
+            values = series.setdefault(point[key_field] if key_field else "all", [0] * len(axis))
+            values[index[bucket_of(point["bucket"], interval)]] += point["value"] or 0
+        return series
+
     if split_field:
-        ranked = sorted(series, key=lambda key: (-sum(series[key]), str(key)))
+        # The largest series first (one small query), then only their points, and "Other" as the rest.
+        ranked = [row[split_field] for row in rows.values(split_field).annotate(value=total).order_by(
+            "-value", split_field) if row["value"]]  # fmt: skip
         keep, rest = ranked[:SERIES_LIMIT], ranked[SERIES_LIMIT:]
-        lookup = agent_names if split_field == "agent_id" else user_names
-        names = lookup(element.company_id, keep)
-        datasets = [{"label": names.get(key, "?"), "data": [number(v) for v in series[key]]} for key in keep]
+        kept = per_bucket.filter(**{f"{split_field}__in": keep}).values("bucket", split_field)
+        series = series_of(kept.annotate(value=total).order_by(), split_field)
+        names = (agent_names if split_field == "agent_id" else user_names)(element.company_id, keep)
+        empty = [0] * len(axis)
+        datasets = [{"label": names.get(key, "?"), "data": [number(v) for v in series.get(key, empty)]} for key in keep]
         if rest:
-            other = [sum(series[key][i] for key in rest) for i in range(len(axis))]
+            everything = series_of(per_bucket.values("bucket").annotate(value=total).order_by()).get("all", empty)
+            other = [everything[i] - sum(series.get(key, empty)[i] for key in keep) for i in range(len(axis))]
             datasets.append({"label": f"Other ({len(rest)})", "data": [number(v) for v in other]})
     else:
-        values = series.get("all", [0] * len(axis))
+        values = series_of(per_bucket.values("bucket").annotate(value=total).order_by()).get("all", [0] * len(axis))
         datasets = [{"label": Measure(measure).label, "data": [number(v) for v in values]}]
     return {
         **measure_meta(measure),

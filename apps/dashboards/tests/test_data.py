@@ -230,3 +230,28 @@ def test_days_are_the_companys_days(history, company, numbers):
     rollups_rebuild(company)
 
     assert totals_of(numbers("totals"))["tokens"] == 950
+
+
+def test_split_series_and_other_add_up_to_the_unsplit_chart(company, admin_user):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from tests.factories import AgentFactory
+
+    AgentFactory(company=company, name="Helper", input_price_per_million=2, output_price_per_million=8)
+    call_command("seed_activity", "--company", "acme", "--conversations", "150", "--days", "30", "--users", "12",
+                 "--quiet", stdout=StringIO())  # fmt: skip
+    dashboard = dashboard_create(company=company, actor=Actor(user=admin_user), owner=admin_user, name="Seeded")
+
+    def chart(**fields):
+        element = element_create(company=company, actor=Actor(user=admin_user), dashboard=dashboard, kind="chart",
+                                 title="t", chart_type="bar", period="last_30", **fields)  # fmt: skip
+        return element_data(element)
+
+    for interval in ("day", "week", "month"):
+        whole = chart(measure="tokens", interval=interval)["datasets"][0]["data"]
+        split = chart(measure="tokens", interval=interval, split="user")["datasets"]
+        assert len(split) == 7 and split[-1]["label"].startswith("Other (")
+        assert [sum(d["data"][i] for d in split) for i in range(len(whole))] == whole
+        assert sum(whole) > 0
