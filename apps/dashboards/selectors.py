@@ -44,8 +44,7 @@ def get_element_for(*, company: Company, user: ApplicationUser | None, public_id
 
 def elements_of(dashboard: Dashboard) -> QuerySet[Element]:
     return (
-        Element.objects.for_company(dashboard.company_id and dashboard.company)
-        .filter(dashboard=dashboard)
+        Element.objects.filter(company_id=dashboard.company_id, dashboard=dashboard)
         .select_related("agent", "group", "user")
         .order_by("position", "id")
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -49,8 +49,6 @@ def _owned_dashboard(request: HttpRequest, public_id: str) -> Dashboard:
 def _owned_element(request: HttpRequest, dashboard: Dashboard, element_id: str) -> Element:
     element = selectors.get_element_for(company=request.user.company, user=request.user, public_id=element_id)
     if element.dashboard_id != dashboard.pk:
-        from django.http import Http404
-
         raise Http404("No such element on this dashboard.")
     return element
 
@@ -58,7 +56,7 @@ def _owned_element(request: HttpRequest, dashboard: Dashboard, element_id: str) 
 @require_GET
 @dashboard_page
 def dashboard_list(request: HttpRequest) -> HttpResponse:
-    visible = selectors.dashboards_visible(company=request.user.company, user=request.user)
+    visible = list(selectors.dashboards_visible(company=request.user.company, user=request.user))
     mine = [d for d in visible if d.owner_id == request.user.pk]
     shared = [d for d in visible if d.owner_id != request.user.pk]
     return render(
@@ -82,7 +80,7 @@ def dashboard_create(request: HttpRequest) -> HttpResponse:
         )
         messages.success(request, f"Dashboard “{dashboard.name}” created. Add its first element.")
         return redirect("dashboards:detail", dashboard.public_id)
-    visible = selectors.dashboards_visible(company=request.user.company, user=request.user)
+    visible = list(selectors.dashboards_visible(company=request.user.company, user=request.user))
     context = {
         "mine": [d for d in visible if d.owner_id == request.user.pk],
         "shared": [d for d in visible if d.owner_id != request.user.pk],
