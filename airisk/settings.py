@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "apps.agents",
     "apps.scanners",
     "apps.chat",
+    "apps.monitoring",
     "apps.dashboards",
     "apps.demo",
 ]
@@ -283,6 +284,21 @@ DOCUMENT_MAX_CHARS = env.int("DOCUMENT_MAX_CHARS", default=2_000_000)
 for _name in ("DOCUMENT_MAX_BYTES", "DOCUMENT_MAX_CHARS"):
     if globals()[_name] <= 0:
         raise ImproperlyConfigured(f"{_name} must be a positive number.")
+# Monitoring (apps/monitoring): threads that send notifications after the request that queued them (0: only
+# evaluate_alerts sends them), and how long a webhook may take to answer.
+MONITORING_NOTIFY_THREADS = env.int("MONITORING_NOTIFY_THREADS", default=2)
+MONITORING_WEBHOOK_TIMEOUT_SECONDS = env.float("MONITORING_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+# Webhooks to loopback, private, link-local or otherwise internal addresses are refused unless this is on (a rule's
+# webhook must not become a way to reach the servers behind AIRisk's firewall).
+MONITORING_WEBHOOK_ALLOW_PRIVATE = env.bool("MONITORING_WEBHOOK_ALLOW_PRIVATE", default=False)
+# The portal's public address (https://airisk.example.com), for links in e-mails; empty: links are paths.
+PORTAL_URL = env.str("PORTAL_URL", default="").rstrip("/")
+if PORTAL_URL and not PORTAL_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured("PORTAL_URL must start with http:// or https://.")
+if MONITORING_NOTIFY_THREADS < 0 or MONITORING_WEBHOOK_TIMEOUT_SECONDS <= 0:
+    raise ImproperlyConfigured(
+        "MONITORING_NOTIFY_THREADS must be 0 or more, MONITORING_WEBHOOK_TIMEOUT_SECONDS above 0."
+    )
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

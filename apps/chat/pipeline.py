@@ -427,6 +427,9 @@ def _prepare_in_transaction(inp: PromptInput, handle: AnswerHandle) -> Prepared:
         budget_chars=settings.CHAT_CONTEXT_BUDGET_CHARS,
         limit=settings.CHAT_CONTEXT_PASSAGES,
     )
+    # The passages reach the engine in the instructions, so they get the placeholders too (the citations shown to
+    # the user keep the originals).
+    engine_passages = [replace(p, text=redact_for_engine(scan.settings_map, p.text, scan.context)) for p in passages]
     config = engine_config(agent, provider_credential_for(company=inp.company, engine=agent.engine))
     input_price, output_price = prices_for(agent)
     run_id = f"run_{uuid.uuid4().hex[:24]}"
@@ -448,13 +451,13 @@ def _prepare_in_transaction(inp: PromptInput, handle: AnswerHandle) -> Prepared:
             ]
         )
         Conversation.objects.filter(pk=inp.conversation.pk).update(last_updated=now)
-        if scan.map_changed:
+        if scan.map_changed or scan.context.redaction_map != _stored_redaction_map(inp.conversation):
             inp.conversation.redaction_map = json.dumps(scan.context.redaction_map)
             inp.conversation.save(update_fields=["redaction_map"])
     prompt_hits = _record_hits(inp, scan.outcome.hits, direction="prompt", message_id=handle.user_message_id)
     return Prepared(
         config=config,
-        instructions=instructions_with(agent.instructions, passages),
+        instructions=instructions_with(agent.instructions, engine_passages),
         history=tuple(history),
         citations=[passage.as_citation() for passage in passages],
         input_price=input_price,

@@ -16,6 +16,7 @@ urlpatterns = [
     path("chat/c/<str:conversation_id>/", web.conversation_page, name="conversation"),
     path("chat/c/<str:conversation_id>/ask", web.ask, name="ask"),
     path("chat/c/<str:conversation_id>/stop", web.stop, name="stop"),
+    path("chat/c/<str:conversation_id>/remove", web.remove, name="remove"),
     path("chat/c/<str:conversation_id>/files", web.attach, name="attach"),
     path("chat/c/<str:conversation_id>/m/<str:message_id>", web.message_fragment, name="message"),
     path("chat/c/<str:conversation_id>/m/<str:message_id>/feedback", web.feedback, name="feedback"),

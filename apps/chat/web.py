@@ -40,7 +40,13 @@ from apps.chat.selectors import (
     get_conversation_for_user,
     message_for_user,
 )
-from apps.chat.services import ChatError, conversation_create, conversation_file_add, message_feedback_set
+from apps.chat.services import (
+    ChatError,
+    conversation_create,
+    conversation_file_add,
+    conversation_hide,
+    message_feedback_set,
+)
 from apps.core.net import client_ip
 
 LOGIN_URL = "chat:login"
@@ -94,7 +100,10 @@ def _person(request: HttpRequest) -> ApplicationUser:
 
 def _conversation(request: HttpRequest, conversation_id: str) -> Conversation:
     # Another user's conversation, or another company's, is a 404 (the selector filters on both).
-    return get_conversation_for_user(request.user.company, request.user, conversation_id)
+    conversation = get_conversation_for_user(request.user.company, request.user, conversation_id)
+    if conversation.removed_from_history:
+        raise Http404("No such conversation.")  # removed from the person's history (kept for compliance)
+    return conversation
 
 
 def _sidebar(request: HttpRequest, current: Conversation | None = None) -> dict:
@@ -289,6 +298,24 @@ def stop(request: HttpRequest, conversation_id: str) -> JsonResponse:
     message_id = request.POST.get("message", "")
     stopped = async_to_sync(answer_cancel)(company=conversation.company, user=request.user, message_id=message_id)
     return JsonResponse({"stopped": stopped})
+
+
+@chat_login_required
+@require_POST
+def remove(request: HttpRequest, conversation_id: str) -> HttpResponse:
+    """Remove a conversation from the person's history (the API's removedFromHistory): it leaves the side list and
+    its page, and stays on record for the company's compliance officers."""
+    conversation = _conversation(request, conversation_id)
+    conversation_hide(
+        company=conversation.company,
+        actor=Actor.from_request(request),
+        conversation=conversation,
+    )
+    messages.success(
+        request,
+        f"“{conversation}” was removed from your history. Your company's compliance officers can still see it.",
+    )
+    return redirect("chat:index")
 
 
 # --- the answer's stream ----------------------------------------------------------------------------------------

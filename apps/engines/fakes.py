@@ -76,6 +76,7 @@ class Script:
     bad_crc_after: int | None = None  # Bedrock: corrupt the CRC of the frame after this many deltas
     filter_frames: bool = False  # Azure: the prompt_filter_results frame first and a filter frame last
     send_usage: bool = True  # False: act as a server that ignores include_usage
+    rechunk: int = 0  # N > 0: the body in HTTP chunks of N bytes, frames split across them (0: a chunk per frame)
 
     def pieces(self, text: str) -> list[str]:
         if self.deltas <= 0:
@@ -555,10 +556,20 @@ class FakeEngineServer:
         encoder = _ENCODERS[self.wire](self, request)
         await self._write_head(writer, 200, encoder.headers())
 
-        async def send(data: bytes) -> None:
+        pending = b""
+
+        async def send(data: bytes, *, flush: bool = False) -> None:
+            nonlocal pending
             if request.disconnected.is_set():
                 raise _Cut
-            writer.write(b"%x\r\n%s\r\n" % (len(data), data))
+            if script.rechunk <= 0:
+                if data:
+                    writer.write(b"%x\r\n%s\r\n" % (len(data), data))
+            else:
+                pending += data
+                while len(pending) >= script.rechunk or (flush and pending):
+                    piece, pending = pending[: script.rechunk], pending[script.rechunk :]
+                    writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
             await writer.drain()
 
         for frame in encoder.opening():
@@ -574,7 +585,7 @@ class FakeEngineServer:
                 break
             if script.truncate_after is not None and index >= script.truncate_after:
                 frame = encoder.delta(piece, index)
-                await send(frame[: max(len(frame) // 2, 1)])
+                await send(frame[: max(len(frame) // 2, 1)], flush=True)
                 break
             frame = encoder.delta(piece, index)
             if script.bad_crc_after is not None and index >= script.bad_crc_after:
@@ -590,6 +601,7 @@ class FakeEngineServer:
             output = script.output_tokens if script.output_tokens is not None else len(pieces)
             for frame in encoder.closing(output):
                 await send(frame)
+        await send(b"", flush=True)
         writer.write(b"0\r\n\r\n")
         await writer.drain()
 

@@ -21,7 +21,7 @@ from apps.engines.transport import (
     open_stream,
     retry_after_seconds,
     safe_message,
-    sse_data,
+    sse_batches,
 )
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
@@ -121,43 +121,45 @@ async def stream(
     request = build_request(config, instructions=instructions, history=history, prompt=prompt)
     answer: list[str] = []
     finish_reason: str | None = None
-    usage: Usage | None = None
+    last_usage: dict | None = None
     async with open_stream(config, request, parse_error) as body:
         # No [DONE]: the end of the body ends the stream.
-        async for data in sse_data(body):
-            try:
-                response = decode_json(data.decode())
-            except ValueError:
-                raise malformed() from None
-            if not isinstance(response, dict):
-                raise malformed()
-            if "error" in response:
-                raise _error_from_object(response, None, config)
-            if isinstance(raw_usage := response.get("usageMetadata"), dict):
-                usage = _usage(raw_usage)  # a running snapshot: the last one counts
-            candidates = response.get("candidates")
-            if not candidates:
-                feedback = response.get("promptFeedback")
-                if isinstance(feedback, dict) and feedback.get("blockReason"):
-                    reason = safe_message(str(feedback["blockReason"]), config)
-                    raise EngineError("content_filtered", f"the provider blocked the prompt ({reason})")
-                continue
-            if not isinstance(candidates, list) or not isinstance(candidates[0], dict):
-                raise malformed()
-            candidate = candidates[0]
-            content = candidate.get("content")
-            parts = content.get("parts") if isinstance(content, dict) else None
-            for part in parts if isinstance(parts, list) else ():
-                # Thought summaries (part.thought) are not the answer.
-                if isinstance(part, dict) and (text := part.get("text")) and not part.get("thought"):
-                    if not isinstance(text, str):
-                        raise malformed()
-                    answer.append(text)
-                    yield TextDelta(text)
-            if reason := candidate.get("finishReason"):
-                finish_reason = str(reason)
+        async for events in sse_batches(body):
+            for data in events:
+                try:
+                    response = decode_json(data.decode())
+                except ValueError:
+                    raise malformed() from None
+                if not isinstance(response, dict):
+                    raise malformed()
+                if "error" in response:
+                    raise _error_from_object(response, None, config)
+                if isinstance(raw_usage := response.get("usageMetadata"), dict):
+                    last_usage = raw_usage  # a running snapshot: the last one counts
+                candidates = response.get("candidates")
+                if not candidates:
+                    feedback = response.get("promptFeedback")
+                    if isinstance(feedback, dict) and feedback.get("blockReason"):
+                        reason = safe_message(str(feedback["blockReason"]), config)
+                        raise EngineError("content_filtered", f"the provider blocked the prompt ({reason})")
+                    continue
+                if not isinstance(candidates, list) or not isinstance(candidates[0], dict):
+                    raise malformed()
+                candidate = candidates[0]
+                content = candidate.get("content")
+                parts = content.get("parts") if isinstance(content, dict) else None
+                for part in parts if isinstance(parts, list) else ():
+                    # Thought summaries (part.thought) are not the answer.
+                    if isinstance(part, dict) and (text := part.get("text")) and not part.get("thought"):
+                        if not isinstance(text, str):
+                            raise malformed()
+                        answer.append(text)
+                        yield TextDelta(text)
+                if reason := candidate.get("finishReason"):
+                    finish_reason = str(reason)
     if not answer and finish_reason is None:
         raise EngineError("provider_error", "the provider closed the stream before answering")
+    usage = _usage(last_usage) if last_usage is not None else None
     if finish_reason is None or usage is None:
         # Cut before the last frame: the snapshot so far undercounts, so estimate (and say so).
         estimate = estimated_usage(instructions, history, prompt, "".join(answer))

@@ -21,7 +21,7 @@ from apps.engines.transport import (
     open_stream,
     retry_after_seconds,
     safe_message,
-    sse_data,
+    sse_batches,
 )
 
 DEFAULT_BASE_URLS = {"openai": "https://api.openai.com/v1", "mistral": "https://api.mistral.ai/v1"}
@@ -151,33 +151,36 @@ async def stream(
     usage: Usage | None = None
     done = False
     async with open_stream(config, request, parse_error) as body:
-        async for data in sse_data(body):
-            if data == _DONE:
-                done = True
+        async for events in sse_batches(body):
+            for data in events:
+                if data == _DONE:
+                    done = True
+                    break
+                # One try around the happy path instead of a type check per field: a chunk of the wrong shape
+                # fails on an attribute, index or type, and that is a malformed event.
+                try:
+                    chunk = decode_json(data.decode())
+                    if chunk.get("error"):
+                        raise _error_from_object(chunk, None, config)
+                    if raw_usage := chunk.get("usage"):
+                        usage = _usage(raw_usage)
+                    # Azure's filter frames have an empty choices list: nothing to yield, usage (above) kept.
+                    if not (choices := chunk.get("choices")):
+                        continue
+                    choice = choices[0]
+                    text = (choice.get("delta") or _EMPTY).get("content")
+                    reason = choice.get("finish_reason")
+                except (ValueError, AttributeError, TypeError, KeyError, IndexError):
+                    raise malformed() from None
+                if text:
+                    if text.__class__ is not str:
+                        raise malformed()
+                    answer.append(text)
+                    yield TextDelta(text)
+                if reason:
+                    finish_reason = str(reason)
+            if done:
                 break
-            # One try around the happy path instead of a type check per field: a chunk of the wrong shape
-            # fails on an attribute, index or type, and that is a malformed event.
-            try:
-                chunk = decode_json(data.decode())
-                if chunk.get("error"):
-                    raise _error_from_object(chunk, None, config)
-                if raw_usage := chunk.get("usage"):
-                    usage = _usage(raw_usage)
-                # Azure's filter frames have an empty choices list: nothing to yield, usage (above) kept.
-                if not (choices := chunk.get("choices")):
-                    continue
-                choice = choices[0]
-                text = (choice.get("delta") or _EMPTY).get("content")
-                reason = choice.get("finish_reason")
-            except (ValueError, AttributeError, TypeError, KeyError, IndexError):
-                raise malformed() from None
-            if text:
-                if text.__class__ is not str:
-                    raise malformed()
-                answer.append(text)
-                yield TextDelta(text)
-            if reason:
-                finish_reason = str(reason)
     if not done and not answer and finish_reason is None:
         raise EngineError("provider_error", "the provider closed the stream before answering")
     if usage is None:  # a cut stream, or a server that ignores include_usage

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import json.scanner
 import logging
 import re
 import time
@@ -17,6 +18,7 @@ import weakref
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx2
 from django.conf import settings
@@ -33,7 +35,20 @@ MAX_ERROR_BODY_BYTES = 64 * 1024
 MAX_MESSAGE_CHARS = 500
 
 # Events are decoded from str: json.loads(bytes) would sniff the encoding of every event.
-decode_json = json.JSONDecoder().decode
+_decoder = json.JSONDecoder()
+_scan = json.scanner.make_scanner(_decoder)
+
+
+def decode_json(text: str) -> Any:
+    """``json.loads`` of one event: the decoder's scanner straight away (no whitespace matching, about a fifth
+    less CPU per event), and the full decoder, with its errors, for anything the scanner alone does not end at
+    the end of the text (surrounding whitespace, extra data, not JSON)."""
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:
+        end = -1
+    return value if end == len(text) else _decoder.decode(text)
+
 
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx2.AsyncClient] = weakref.WeakKeyDictionary()
 
@@ -209,44 +224,80 @@ async def _read_limited(response: httpx2.Response, config: EngineConfig) -> byte
 
 
 _SSE_FIELDS = (b"event:", b"id:", b"retry:", b":")
+_NOT_SSE = "the provider's answer is not an event stream"
 
 
-async def sse_data(body: ByteStream) -> AsyncIterator[bytes]:
-    """The ``data`` of each server-sent event, as bytes. Lines that are no SSE field mean the body is not an
-    event stream (an HTML error page, garbage): that is a provider error rather than something to skip."""
-    buffer = b""
-    data: list[bytes] = []
+class SSEParser:
+    """Server-sent events split from the bytes of a body in pieces of any size: ``feed`` returns the ``data`` of
+    every event that a piece completes, as bytes. Lines end with LF or CRLF; ``data:`` lines are joined with LF;
+    ``event:``, ``id:``, ``retry:`` and comments are skipped. A line that is no SSE field means the body is not
+    an event stream (an HTML error page, garbage): a provider error rather than something to skip. ``feed``
+    returns the events before it and sets ``error``, which the caller raises after them."""
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._data: list[bytes] = []  # the data lines of the event being read
+        self.error: EngineError | None = None
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        if self.error is not None:
+            return []
+        buffer = self._buffer + chunk if self._buffer else chunk
+        find, startswith = buffer.find, buffer.startswith
+        events: list[bytes] = []
+        data = self._data
+        start = 0
+        while (end := find(b"\n", start)) >= 0:
+            # Fast path, what providers send: ``data: {...}`` and a blank line (LF or CRLF), one event.
+            if not data and startswith(b"data: ", start):
+                if buffer[end - 1] != 13:
+                    if startswith(b"\n", end + 1):
+                        events.append(buffer[start + 6 : end])
+                        start = end + 2
+                        continue
+                elif startswith(b"\r\n", end + 1):
+                    events.append(buffer[start + 6 : end - 1])
+                    start = end + 3
+                    continue
+            line = buffer[start:end]
+            start = end + 1
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            if not line:
+                if data:
+                    events.append(data[0] if len(data) == 1 else b"\n".join(data))
+                    data = self._data = []
+            elif line.startswith(b"data:"):
+                data.append(line[6:] if line.startswith(b"data: ") else line[5:])
+            elif not line.startswith(_SSE_FIELDS):
+                self.error = EngineError("provider_error", _NOT_SSE)
+                break
+        self._buffer = buffer[start:] if start else buffer
+        if len(self._buffer) > MAX_FRAME_BYTES and self.error is None:
+            self.error = EngineError("provider_error", "the provider sent an over-long event-stream line")
+        return events
+
+    def close(self, cut: bool) -> None:
+        """The body ended: cleanly in the middle of an event is a provider error; cut, the adapter decides."""
+        if self.error is not None:
+            raise self.error
+        if (self._buffer.strip() or self._data) and not cut:
+            raise EngineError("provider_error", "the provider's event stream ended in the middle of an event")
+
+
+async def sse_batches(body: ByteStream) -> AsyncIterator[list[bytes]]:
+    """The ``data`` of the server-sent events of a body, as lists: the events that each piece of the body read
+    completes (usually many: a fast model's tokens arrive back to back). One list per read instead of one
+    generator step per event is what an adapter saves per delta; see ``SSEParser`` for the format."""
+    parser = SSEParser()
+    feed = parser.feed
     with body.reading():
         async for chunk in body.source:
-            # Fast path: providers send each event as one HTTP chunk, ``data: {...}\n\n`` (or \r\n\r\n).
-            if not buffer and not data and chunk.startswith(b"data: "):
-                newline = chunk.find(b"\n")
-                if newline == len(chunk) - 2 and chunk[-1] == 10:
-                    yield chunk[6:newline]
-                    continue
-                if newline == len(chunk) - 3 and chunk.endswith(b"\r\n\r\n"):
-                    yield chunk[6 : newline - 1]
-                    continue
-            buffer = buffer + chunk if buffer else chunk
-            start = 0
-            while (end := buffer.find(b"\n", start)) >= 0:
-                line = buffer[start:end]
-                start = end + 1
-                if line.endswith(b"\r"):
-                    line = line[:-1]
-                if not line:
-                    if data:
-                        yield data[0] if len(data) == 1 else b"\n".join(data)
-                        data = []
-                elif line.startswith(b"data:"):
-                    data.append(line[6:] if line.startswith(b"data: ") else line[5:])
-                elif not line.startswith(_SSE_FIELDS):
-                    raise EngineError("provider_error", "the provider's answer is not an event stream")
-            buffer = buffer[start:]
-            if len(buffer) > MAX_FRAME_BYTES:
-                raise EngineError("provider_error", "the provider sent an over-long event-stream line")
-    if (buffer.strip() or data) and not body.cut:
-        raise EngineError("provider_error", "the provider's event stream ended in the middle of an event")
+            if events := feed(chunk):
+                yield events
+            if parser.error is not None:
+                raise parser.error
+    parser.close(body.cut)
 
 
 def estimated_usage(

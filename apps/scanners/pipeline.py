@@ -207,8 +207,9 @@ def may_withhold(name: str, settings: Any) -> bool:
 
 def redact_for_engine(settings_map: dict[str, Any], text: str, context: ScanContext) -> str:
     """The text as the engine may see it: the regex and PII redactions of the prompt direction, with the
-    conversation's placeholders (``context.redaction_map``). For earlier turns of a conversation, whose stored
-    text holds the originals, before they go back to the engine as history."""
+    conversation's placeholders (``context.redaction_map``, extended in place). For earlier turns of a
+    conversation, whose stored text holds the originals, before they go back to the engine as history, and for
+    the document passages the chat adds to the instructions as context (their citations keep the originals)."""
     names = [n for n in ("regex", "pii") if n in settings_map]
     if not names:
         return text

@@ -1,9 +1,9 @@
 """The eight scanners by name: their settings class, their scanner class, their label and group.
 
 The one place that maps a scanner's name (as the API and the settings spell it) to the detection library.
-Out-of-the-box settings are each settings class's own defaults (with one exception, see prompt_injection), which
-are what issue 11 asks for a company that never saved anything: pii redacts prompts and flags answers,
-prompt_injection blocks, toxicity flags, language and geo allow everything, file_type allows common document and
+Out-of-the-box settings are each settings class's own defaults, which are what issue 11 asks for a company that
+never saved anything: pii redacts prompts and flags answers, prompt_injection blocks (patterns and classifier),
+toxicity flags, language and geo allow everything, file_type allows common document and
 image types, regex and topic have no rules.
 """
 
@@ -51,10 +51,6 @@ SCANNERS: dict[str, ScannerSpec] = {
             prompt_injection.PromptInjectionScanner,
             ("prompt",),
             "Known injection and jailbreak patterns plus a linear classifier; blocks by default.",
-            # Out of the box only the patterns decide: the classifier scores many short, ordinary prompts above
-            # 0.5 ("Translate this into French" 0.73, "You are a helpful assistant" 0.95), and a default that
-            # blocks those would stop everyday chats. An admin can switch it on (use_classifier) per company/agent.
-            out_of_the_box={"use_classifier": False},
         ),
         ScannerSpec(
             "toxicity",

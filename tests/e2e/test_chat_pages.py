@@ -156,6 +156,16 @@ def test_start_a_chat_and_watch_the_answer_stream_in(plain_user, agent, history,
     page.fill("#conversation-search", "parental")
     page.wait_for_function("() => document.querySelectorAll('#conversation-list li').length === 1")
     assert "Parental leave rules" in page.inner_text("#conversation-list")
+
+    # removing a conversation from the history (kept on record for compliance)
+    page.click("#conversation-list a:has-text('Parental leave rules')")
+    page.wait_for_url(f"**/chat/c/{history.public_id}/")
+    page.click("#conversation-menu")
+    shoot(page, screenshots_dir, "remove")
+    page.click("#remove-conversation")
+    page.wait_for_url("**/chat/")
+    assert "was removed from your history" in page.inner_text(".messages")
+    assert "Parental leave rules" not in page.inner_text("#conversation-list")
     assert violations == []
 
 

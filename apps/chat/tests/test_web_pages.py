@@ -156,7 +156,27 @@ def test_another_users_conversation_is_404_everywhere(client, admin_user, conver
     assert client.post(reverse("chat:feedback", args=[cid, answer.public_id]), {"feedback": "Like"}).status_code == 404
     upload = SimpleUploadedFile("a.txt", b"text")
     assert client.post(reverse("chat:attach", args=[cid]), {"file": upload}).status_code == 404
+    assert client.post(reverse("chat:remove", args=[cid])).status_code == 404
     assert client.get(reverse("chat:conversation", args=["no-such-id"])).status_code == 404
+    assert not Conversation.objects.get(pk=conversation.pk).removed_from_history
+
+
+def test_removing_a_conversation_from_history_keeps_the_record(user_client, conversation):
+    cid = conversation.public_id
+    assert 'id="remove-conversation"' in user_client.get(reverse("chat:conversation", args=[cid])).content.decode()
+    assert user_client.get(reverse("chat:remove", args=[cid])).status_code == 405
+
+    response = user_client.post(reverse("chat:remove", args=[cid]), follow=True)
+
+    assert response.redirect_chain == [(reverse("chat:index"), 302)]
+    html = response.content.decode()
+    assert "was removed from your history" in html and cid not in html  # gone from the side list
+    stored = Conversation.objects.get(pk=conversation.pk)
+    assert stored.removed_from_history  # kept for compliance
+    event = AuditEvent.objects.get(action="chat.conversation_hidden")
+    assert event.target_type == "chat.conversation" and event.target_id == conversation.public_id
+    assert user_client.get(reverse("chat:conversation", args=[cid])).status_code == 404
+    assert user_client.post(reverse("chat:remove", args=[cid])).status_code == 404
 
 
 def test_a_conversation_whose_agent_was_withdrawn_can_be_read_but_not_continued(user_client, conversation, agent):

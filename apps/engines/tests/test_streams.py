@@ -257,3 +257,27 @@ def test_no_server_listening_is_a_provider_error(fake):
 
     assert error.kind == "provider_error"
     assert "could not connect" in error.message
+
+
+def test_frames_split_across_http_chunks_and_reads_give_the_same_answer(fake):
+    """Providers send a frame per HTTP chunk; a proxy may re-chunk. Chunks of 1, 7 and 100 bytes (frames split
+    anywhere, several frames in one chunk), sent back to back or one per read."""
+    fake.script = Script(text=TEXT, deltas=6, input_tokens=33)
+    expected_deltas, expected_finish = collect(fake.config())
+    for rechunk, delay in ((1, 0.0), (7, 0.0), (7, 0.002), (100, 0.0), (100, 0.002)):
+        fake.script = Script(text=TEXT, deltas=6, input_tokens=33, rechunk=rechunk, delay=delay)
+
+        deltas, finish = collect(fake.config())
+
+        assert deltas == expected_deltas, (rechunk, delay)
+        assert finish == expected_finish
+
+
+def test_a_truncated_frame_in_a_rechunked_body_is_still_a_provider_error(fake):
+    fake.script = Script(text="one two three four", truncate_after=2, rechunk=5)
+
+    texts, error = asyncio.run(_deltas_then_error(fake.config()))
+
+    assert texts == ["one ", "two "]
+    assert error.kind == "provider_error"
+    assert "middle of" in error.message

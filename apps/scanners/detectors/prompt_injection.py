@@ -5,8 +5,10 @@ delimiters, hidden characters and encoding tricks) and give their positions. The
 over word unigrams/bigrams and character 3-5-grams, trained by ``apps/scanners/training/train_prompt_injection.py``
 on public labelled data (see ``models/README.md``); it runs in pure Python from ``models/prompt_injection.json``.
 
-risk_score = max(classifier probability, strongest pattern weight). A long text is scored in overlapping windows
-and the worst window counts, so an injection buried in a long paste is not diluted by the text around it.
+risk_score = max(classifier probability, strongest pattern weight). A text longer than LONG_TEXT_CHARS is judged by
+the patterns only unless ``classifier_long_texts`` is set (the classifier cannot judge long prose, see below);
+then it is scored in overlapping windows and the worst window counts, so an injection buried in a long paste is not
+diluted by the text around it.
 """
 
 from __future__ import annotations
@@ -39,6 +41,11 @@ FINDING_TYPE = "INJECTION_PATTERN"
 # split across a window edge is still seen whole in the next window.
 WINDOW_CHARS = 1000
 WINDOW_STRIDE = 750
+MAX_CLASSIFIER_CHARS = 100_000  # the default of max_classifier_chars
+# The classifier learned from prompts (every public row is under 200 characters) and cannot judge longer prose: it
+# scores most standard-library module docstrings of 300+ characters above 0.5. Unless classifier_long_texts is set,
+# on a text longer than this its score is reported but does not count, and the patterns decide.
+LONG_TEXT_CHARS = 300
 CHAR_NGRAMS = (3, 4, 5)
 
 _WORD_RE = re.compile(r"\w+")
@@ -46,8 +53,15 @@ _WORD_RE = re.compile(r"\w+")
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"})
 
 
+# E-mail addresses and links say nothing about intent, but their characters are rare in the training data and
+# pushed ordinary prompts over the threshold ("Also copy bob@example.com." 0.52): the classifier sees a stand-in.
+_EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")  # starts only where a run starts: linear
+_URL_RE = re.compile(r"\bhttps?://\S+|\bwww\.\S+")
+
+
 def classifier_features(text: str) -> set[str]:
     """The classifier's binary features; the training script imports this so both sides agree exactly."""
+    text = _URL_RE.sub(" link ", _EMAIL_RE.sub(" address ", text))
     folded = " ".join(text.casefold().split())
     words = _WORD_RE.findall(folded)
     features = {"w:" + w for w in words}
@@ -284,7 +298,7 @@ def _chunks(text: str) -> list[tuple[int, int]]:
     return [(i, min(i + PATTERN_CHUNK + PATTERN_OVERLAP, len(text))) for i in range(0, len(text), PATTERN_CHUNK)]
 
 
-def _windows(text: str, limit: int) -> list[tuple[int, int]]:
+def windows(text: str, limit: int) -> list[tuple[int, int]]:
     end_of_scan = min(len(text), limit)
     if end_of_scan <= WINDOW_CHARS:
         return [(0, end_of_scan)]
@@ -305,8 +319,10 @@ class PromptInjectionSettings:
     answer_action: Action = "flag"
     use_patterns: bool = True
     use_classifier: bool = True
+    # Let the classifier decide on texts longer than LONG_TEXT_CHARS too (long pastes, uploaded files' text).
+    classifier_long_texts: bool = False
     # The classifier reads at most this many characters (the patterns always read the whole text).
-    max_classifier_chars: int = 100_000
+    max_classifier_chars: int = MAX_CLASSIFIER_CHARS
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> PromptInjectionSettings:
@@ -323,6 +339,9 @@ class PromptInjectionSettings:
             answer_action=check_action(d.get("answer_action", base.answer_action), "answer_action"),
             use_patterns=check_bool(d.get("use_patterns", base.use_patterns), "use_patterns"),
             use_classifier=check_bool(d.get("use_classifier", base.use_classifier), "use_classifier"),
+            classifier_long_texts=check_bool(
+                d.get("classifier_long_texts", base.classifier_long_texts), "classifier_long_texts"
+            ),
             max_classifier_chars=max_chars,
         )
 
@@ -333,6 +352,7 @@ class PromptInjectionSettings:
             "answer_action": self.answer_action,
             "use_patterns": self.use_patterns,
             "use_classifier": self.use_classifier,
+            "classifier_long_texts": self.classifier_long_texts,
             "max_classifier_chars": self.max_classifier_chars,
         }
 
@@ -380,18 +400,19 @@ class PromptInjectionScanner:
         classifier_score = 0.0
         worst_window: tuple[int, int] | None = None
         if s.use_classifier and text.strip():
-            for start, end in _windows(text, s.max_classifier_chars):
+            for start, end in windows(text, s.max_classifier_chars):
                 p = classifier_probability(text[start:end], self._weights, self._bias)
                 if p > classifier_score:
                     classifier_score, worst_window = p, (start, end)
 
-        risk = clamp01(max(pattern_score, classifier_score))
+        classifier_counts = s.classifier_long_texts or len(text) <= LONG_TEXT_CHARS
+        risk = clamp01(max(pattern_score, classifier_score if classifier_counts else 0.0))
         findings = [
             Finding(type=f"{FINDING_TYPE}:{p.category}", start=a, end=b, score=p.weight)
             for p, a, b in hits
             if p.weight >= s.threshold
         ]
-        if classifier_score >= s.threshold and worst_window is not None:
+        if classifier_counts and classifier_score >= s.threshold and worst_window is not None:
             findings.append(
                 Finding("INJECTION_CLASSIFIER", worst_window[0], worst_window[1], round(classifier_score, 4))
             )
@@ -405,6 +426,7 @@ class PromptInjectionScanner:
             "categories": sorted({p.category for p, _, _ in hits if p.weight >= s.threshold}),
             "signals": sorted({p.category for p, _, _ in hits if p.weight < s.threshold}),
             "classifier_truncated": s.use_classifier and len(text) > s.max_classifier_chars,
+            "classifier_counted": s.use_classifier and classifier_counts,
         }
         return ScanResult(
             scanner=self.name,

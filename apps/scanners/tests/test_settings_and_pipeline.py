@@ -34,6 +34,7 @@ def test_a_new_company_gets_the_out_of_the_box_defaults(company):
     )
     assert settings["pii"].prompt_action == "redact" and settings["pii"].answer_action == "flag"
     assert settings["prompt_injection"].prompt_action == "block"
+    assert settings["prompt_injection"].use_classifier and settings["prompt_injection"].use_patterns
     assert settings["toxicity"].prompt_action == "flag"
     assert settings["regex"].rules == [] and settings["topic"].topics == ()
     assert settings["geo"].mode == "allow_all" and settings["language"].allowed_languages == []

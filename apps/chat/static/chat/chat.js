@@ -80,7 +80,7 @@
       // The stored message as the server renders it: sanitized Markdown, sources, feedback, cost.
       var url = form.dataset.messageUrl.replace("MESSAGE_ID", encodeURIComponent(messageId));
       var response = await fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" } });
-      if (!response.ok) return;
+      if (!response.ok) return false;
       var html = await response.text();
       var holder = document.createElement("template");
       holder.innerHTML = html; // server-rendered and sanitized (apps/chat/markdown.py), not model text
@@ -91,6 +91,7 @@
       }
       var total = response.headers.get("X-Conversation-Cost");
       if (total && cost) cost.textContent = total;
+      return true;
     }
 
     async function ask(text) {
@@ -139,7 +140,7 @@
             body.textContent += event.text; // text only: the model's output is never parsed as HTML here
             scrollDown();
           } else if (name === "failed") {
-            messageId = event.message_id || messageId;
+            // Only an answer that started was stored: a refused prompt (blocked, rate limited) has no message.
             failure = event.message || "The agent could not answer.";
           }
         });
@@ -149,8 +150,7 @@
       running = null;
       busy(false);
       status.textContent = "";
-      if (messageId) await swapIn(answer, messageId);
-      else {
+      if (!messageId || !(await swapIn(answer, messageId))) {
         note.textContent = failure || "No answer.";
         note.classList.add("msg-error");
         note.setAttribute("role", "alert");
