@@ -59,8 +59,10 @@ INSTALLED_APPS = [
     "apps.agents",
     "apps.scanners",
     "apps.chat",
-    "apps.monitoring",
+    # dashboards before monitoring: their receivers of the chat's signals run in this order, so the rollups'
+    # upserts are done before monitoring starts its background notification thread (SQLite locks whole tables).
     "apps.dashboards",
+    "apps.monitoring",
     "apps.demo",
 ]
 
@@ -319,6 +321,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ScannerName": "apps.scanners.detectors.base.SCANNER_NAMES",
         "DashboardElementKind": "apps.dashboards.models.ElementKind.values",
+        "DashboardMeasure": "apps.dashboards.models.Measure.values",
+        "DashboardPeriod": "apps.dashboards.models.Period.values",
     },
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
