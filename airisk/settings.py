@@ -59,6 +59,9 @@ INSTALLED_APPS = [
     "apps.agents",
     "apps.scanners",
     "apps.chat",
+    # dashboards before monitoring: their receivers of the chat's signals run in this order, so the rollups'
+    # upserts are done before monitoring starts its background notification thread (SQLite locks whole tables).
+    "apps.dashboards",
     "apps.monitoring",
     "apps.compliance",
     "apps.demo",
@@ -316,7 +319,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The AIRisk REST API. Authenticate with an OAuth2 bearer token (see /api/oauth2).",
     "VERSION": "1.0.0",
     # The eight scanner names appear in requests and in results: one enum component, not two.
-    "ENUM_NAME_OVERRIDES": {"ScannerName": "apps.scanners.detectors.base.SCANNER_NAMES"},
+    "ENUM_NAME_OVERRIDES": {
+        "ScannerName": "apps.scanners.detectors.base.SCANNER_NAMES",
+        "DashboardElementKind": "apps.dashboards.models.ElementKind.values",
+        "DashboardMeasure": "apps.dashboards.models.Measure.values",
+        "DashboardPeriod": "apps.dashboards.models.Period.values",
+    },
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

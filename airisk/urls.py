@@ -31,6 +31,8 @@ urlpatterns = [
     path("", include("apps.chat.api.urls")),
     path("", include("apps.monitoring.urls")),
     path("", include("apps.compliance.urls")),  # /compliance/ and /api/compliance/
+    path("", include("apps.dashboards.api.urls")),
+    path("", include("apps.dashboards.urls")),  # /dashboards/ (the pages)
     path("", include("apps.chat.urls_web")),  # /, /login/, /logout/, /chat/ (the chat in the browser)
     # The OpenAPI schema (JSON; ?format=yaml for YAML) and its reference page, both public, assets served locally.
     # JSON answers both the OpenAPI media type and plain application/json (what Postman and openapi-generator ask).

@@ -220,6 +220,27 @@ ACTIONS: dict[str, ActionText] = {
     "oauth.purged": ActionText(
         "Expired tokens purged", "{actor} deleted {tokens} expired access tokens and {codes} spent codes"
     ),
+    # dashboards
+    "dashboard.created": ActionText("Dashboard created", "{actor} created the dashboard {target}"),
+    "dashboard.updated": ActionText("Dashboard changed", "{actor} changed the dashboard {target}[: {changes}]"),
+    "dashboard.deleted": ActionText(
+        "Dashboard deleted", "{actor} deleted the dashboard {target}[ ({elements} elements)]"
+    ),
+    "dashboard.element_added": ActionText(
+        "Dashboard element added", "{actor} added the element {title} to the dashboard {target}"
+    ),
+    "dashboard.element_changed": ActionText(
+        "Dashboard element changed", "{actor} changed the element {title} of the dashboard {target}[: {fields}]"
+    ),
+    "dashboard.element_removed": ActionText(
+        "Dashboard element removed", "{actor} removed the element {title} from the dashboard {target}"
+    ),
+    "dashboard.element_moved": ActionText(
+        "Dashboard element moved", "{actor} moved the element {title} of the dashboard {target} to place {position}"
+    ),
+    "dashboard.rollups_rebuilt": ActionText(
+        "Dashboard rollups rebuilt", "{actor} rebuilt the dashboards' daily rollups ({usage_rows} usage rows)"
+    ),
 }
 
 # Every sentence starts with the actor: these phrases are capitalised, an email address is left as it is.

@@ -16,9 +16,11 @@ from apps.agents.services import (
     user_set_default_agent,
 )
 from apps.audit.services import Actor
+from apps.chat.models import Conversation
 from apps.companies.models import Company
 from apps.companies.services import company_create
 from apps.core.commands import AIRiskCommand
+from apps.demo.activity import activity_seed
 from apps.oauth.models import APIUser
 from apps.oauth.services import api_client_create
 
@@ -35,6 +37,8 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 DEMO_ENGINE_URL = "http://127.0.0.1:8765/v1"
 DEMO_AGENT = "Demo assistant"
 DEMO_TEMPLATE = "Policy helper"
+# Synthetic activity for the dashboards of a fresh demo company (about a second; seed_activity adds more).
+DEMO_CONVERSATIONS = 200
 
 
 class Command(AIRiskCommand):
@@ -82,6 +86,8 @@ class Command(AIRiskCommand):
             greeting="Ask me about a policy.",
             suggested_prompts="What does the travel policy say about trains?\nWho approves a new AI tool?",
         )
+        if not Conversation.objects.for_company(company).exists():
+            activity_seed(company=company, conversations=DEMO_CONVERSATIONS, users=12)
         client, secret = APIUser.objects.for_company(company).filter(name=DEMO_CLIENT).first(), None
         if client is None:
             client, secret = api_client_create(
