@@ -48,7 +48,7 @@ from django.utils import timezone
 from apps.accounts.models import ApplicationUser
 from apps.agents.config import engine_config
 from apps.agents.models import Agent
-from apps.agents.selectors import agents_usable_by, provider_credential_for
+from apps.agents.selectors import provider_credential_for
 from apps.audit.models import Outcome
 from apps.audit.services import Actor, audit_event_record
 from apps.chat.models import (
@@ -60,7 +60,7 @@ from apps.chat.models import (
     UsageRecord,
     new_public_id,
 )
-from apps.chat.selectors import context_documents, history_turns
+from apps.chat.selectors import context_documents, history_turns, prompt_agent
 from apps.chat.services import agent_documents_index
 from apps.chat.signals import exchange_recorded
 from apps.companies.models import Company
@@ -400,7 +400,7 @@ def _prepare_in_transaction(inp: PromptInput, handle: AnswerHandle) -> Prepared:
         and (inp.conversation.company_id != inp.company.pk or inp.conversation.user_id != inp.user.pk)
     ):
         raise Refused("not_found", "No such conversation or agent.", 404)
-    agent = agents_usable_by(user=inp.user).filter(pk=inp.agent.pk).first()
+    agent = prompt_agent(user=inp.user, agent=inp.agent, conversation=inp.conversation)
     if agent is None:
         raise Refused("forbidden", "This agent is no longer available to you (inactive, deleted or not granted).", 403)
     if (retry_after := rate_limit_hit(inp.user.pk)) is not None:
@@ -418,19 +418,26 @@ def _prepare_in_transaction(inp: PromptInput, handle: AnswerHandle) -> Prepared:
         history = list(inp.history or [])[-agent.max_messages :]
     # Earlier turns are stored as the user saw them (originals): the engine gets them with the placeholders too.
     history = [replace(turn, text=redact_for_engine(scan.settings_map, turn.text, scan.context)) for turn in history]
-    agent_documents_index(agent=agent, actor=Actor(user=inp.user, client=inp.client, ip=inp.client_ip))
-    documents = context_documents(agent=agent, conversation=inp.conversation)
-    passages = passages_for(
-        company=inp.company,
-        documents=documents,
-        query=inp.text,
-        budget_chars=settings.CHAT_CONTEXT_BUDGET_CHARS,
-        limit=settings.CHAT_CONTEXT_PASSAGES,
+    # What prompt_agent's row says is absent is not read: no files, no passage queries; no credential, no query.
+    agent.company = inp.company  # the same company (checked above): no query for it later
+    if agent.pending_files:
+        agent_documents_index(agent=agent, actor=Actor(user=inp.user, client=inp.client, ip=inp.client_ip))
+    passages: list[Passage] = []
+    if agent.pending_files or agent.agent_documents or agent.conversation_files:
+        passages = passages_for(
+            company=inp.company,
+            documents=context_documents(agent=agent, conversation=inp.conversation),
+            query=inp.text,
+            budget_chars=settings.CHAT_CONTEXT_BUDGET_CHARS,
+            limit=settings.CHAT_CONTEXT_PASSAGES,
+        )
+    credential = (
+        provider_credential_for(company=inp.company, engine=agent.engine) if agent.credential_pk is not None else None
     )
     # The passages reach the engine in the instructions, so they get the placeholders too (the citations shown to
     # the user keep the originals).
     engine_passages = [replace(p, text=redact_for_engine(scan.settings_map, p.text, scan.context)) for p in passages]
-    config = engine_config(agent, provider_credential_for(company=inp.company, engine=agent.engine))
+    config = engine_config(agent, credential)
     input_price, output_price = prices_for(agent)
     run_id = f"run_{uuid.uuid4().hex[:24]}"
     now = timezone.now()
