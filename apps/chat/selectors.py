@@ -44,16 +44,26 @@ def conversation_list(
 
 
 def get_conversation_for_user(company: Company | None, user: ApplicationUser, public_id: str) -> Conversation:
-    """The user's own conversation; Http404 for another user's or another company's."""
-    conversation = (
-        Conversation.objects.for_company(company)
-        .filter(user=user, public_id=public_id)
-        .select_related("agent", "company")
-        .first()
-    )
+    """The user's own conversation, with its agent; Http404 for another user's or another company's.
+
+    Every prompt starts here, so the two reads (the conversation, its agent) run SQL built once per process."""
+    if company is None:
+        raise Http404("No such conversation.")
+    conversation = next(iter(_CONVERSATION.raw(company_pk=company.pk, user_pk=user.pk, public_id=str(public_id))), None)
     if conversation is None:
         raise Http404("No such conversation.")
+    conversation.company = company  # the row was read by this company: no query for it
+    conversation.agent = next(iter(_AGENT.raw(pk=conversation.agent_id)))
     return conversation
+
+
+_CONVERSATION = Statement(
+    lambda *, company_pk, user_pk, public_id: Conversation.objects.for_company(Company(pk=company_pk)).filter(
+        user_id=user_pk, public_id=public_id
+    )[:1],
+    public_id="str",
+)
+_AGENT = Statement(lambda *, pk: Agent.objects.filter(pk=pk))
 
 
 def conversation_messages(*, conversation: Conversation) -> QuerySet[Message]:
