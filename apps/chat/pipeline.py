@@ -706,14 +706,44 @@ def _failure_text(error: EngineError) -> str:
     return f"The agent's engine answered with an error{status}: {error.message}"
 
 
-async def _cancelled(message_id: str, local: asyncio.Event, state: dict) -> bool:
-    if local.is_set():
-        return True
-    now = time.monotonic()
-    if now - state["polled"] < settings.CHAT_CANCEL_POLL_SECONDS:
-        return False
-    state["polled"] = now
-    return bool(await cache.aget(cancel_key(message_id)))
+_cancel_poller: tuple[asyncio.AbstractEventLoop, asyncio.Task] | None = None
+
+
+def _watch_cancel(message_id: str) -> asyncio.Event:
+    """The event that stops answer ``message_id``: set at once by a Stop in this process, and within
+    ``CHAT_CANCEL_POLL_SECONDS`` by a Stop in another (the cache flag, read by one poller per process)."""
+    global _cancel_poller
+    event = _LOCAL_CANCEL.setdefault(message_id, asyncio.Event())
+    loop = asyncio.get_running_loop()
+    if _cancel_poller is None or _cancel_poller[0] is not loop or _cancel_poller[1].done():
+        # A fresh context, as for the answers: the poller outlives the request that started it.
+        task = loop.create_task(_poll_cancel_flags(), name="chat-cancel-poller", context=contextvars.Context())
+        _cancel_poller = (loop, task)
+    return event
+
+
+def _stop_cancel_poller_when_idle() -> None:
+    global _cancel_poller
+    if not _LOCAL_CANCEL and _cancel_poller is not None:
+        _cancel_poller[1].cancel()  # the last answer of this process ended: nothing left to watch
+        _cancel_poller = None  # the next answer starts a new one (this one may not be done yet)
+
+
+async def _poll_cancel_flags() -> None:
+    """Every answer in progress in this process, one cache round trip per interval (not one per answer): a
+    thousand streams cost what one does. Runs while answers are in progress."""
+    while _LOCAL_CANCEL:
+        await asyncio.sleep(settings.CHAT_CANCEL_POLL_SECONDS)
+        waiting = {cancel_key(message_id): event for message_id, event in _LOCAL_CANCEL.items() if not event.is_set()}
+        if not waiting:
+            continue
+        try:
+            flags = await _off_loop(cache.get_many, list(waiting))
+        except Exception:  # the cache is down: a Stop from another process waits; this process's Stop still works
+            logger.warning("reading the chat's cancel flags failed", exc_info=True)
+            continue
+        for key in flags:
+            waiting[key].set()
 
 
 async def _off_loop(function: Callable[..., T], *args: Any) -> T:
@@ -725,8 +755,7 @@ async def _off_loop(function: Callable[..., T], *args: Any) -> T:
 async def _generate(inp: PromptInput, handle: AnswerHandle, prepared: Prepared) -> AnswerOutcome:
     put = handle._queue.put_nowait
     started = time.perf_counter()
-    local = _LOCAL_CANCEL.setdefault(handle.message_id, asyncio.Event())
-    poll_state = {"polled": time.monotonic()}
+    local = _watch_cancel(handle.message_id)
     # What the user was shown (originals restored); the engine's own text stays inside the guard.
     shown: list[str] = []
     guard = AnswerGuard(prepared.settings_map, redaction_map=prepared.redaction_map)
@@ -761,7 +790,7 @@ async def _generate(inp: PromptInput, handle: AnswerHandle, prepared: Prepared) 
                         if step.blocked:
                             blocked = step.blocked
                             break  # the answer is cut here: aclosing stops the provider generating
-                        if await _cancelled(handle.message_id, local, poll_state):
+                        if local.is_set():
                             break  # aclosing closes the upstream response: the provider stops generating
                     else:
                         finish = event
@@ -803,6 +832,7 @@ async def _generate(inp: PromptInput, handle: AnswerHandle, prepared: Prepared) 
         )
     finally:
         _LOCAL_CANCEL.pop(handle.message_id, None)
+        _stop_cancel_poller_when_idle()
     outcome.first_token_ms = first_token_ms
     outcome.total_ms = _ms(started)
     return outcome
