@@ -241,10 +241,16 @@ class AnswerHandle:
     async def next_event(self, timeout: float | None = None) -> Event | None:
         """The next event, or None when ``timeout`` seconds pass without one (the stream sends a ping then).
         Waiting on the queue, not on ``events()``: a timeout must not close the iterator."""
+        if not self._queue.empty():
+            return self._queue.get_nowait()  # no timer, no task: the common case while an answer streams
         try:
             return await asyncio.wait_for(self._queue.get(), timeout)
         except TimeoutError:
             return None
+
+    def ready_event(self) -> Event | None:
+        """The next event if one is already waiting, else None (without waiting)."""
+        return None if self._queue.empty() else self._queue.get_nowait()
 
     async def wait(self) -> None:
         """Until the answer is stored (tests, benchmarks, the JSON response mode)."""

@@ -192,13 +192,18 @@ async def _sse(handle: AnswerHandle, started: Started, phases: dict[str, float])
         event = await handle.next_event(settings.CHAT_PING_SECONDS)
         if event is None:
             yield PING
-        elif isinstance(event, Delta):
-            yield writer.delta(event)
-        elif isinstance(event, Finished):
-            yield b"".join(writer.closing(event, server_timing({**phases, **event.timings})))
-            return
-        else:
-            yield b"".join(writer.failure(event))
+            continue
+        # Deltas that queued up while the client was being written to leave in one write, not one each.
+        frames: list[bytes] = []
+        while isinstance(event, Delta):
+            frames.append(writer.delta(event))
+            event = handle.ready_event()
+        if isinstance(event, Finished):
+            frames += writer.closing(event, server_timing({**phases, **event.timings}))
+        elif isinstance(event, Failed):
+            frames += writer.failure(event)
+        yield b"".join(frames)
+        if event is not None:
             return
 
 
