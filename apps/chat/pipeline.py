@@ -70,7 +70,7 @@ from apps.engines.prices import list_price
 from apps.engines.service import stream_answer
 from apps.scanners.detectors.base import ScanContext, ScanResult
 from apps.scanners.detectors.geo import locate
-from apps.scanners.pipeline import AnswerGuard, PipelineResult, redact_for_engine, scan_prompt
+from apps.scanners.pipeline import AnswerGuard, PipelineResult, redact_for_engine, scan_prompt, without_inert
 from apps.scanners.selectors import scanner_settings_for
 from apps.scanners.services import scan_hits_record
 
@@ -174,7 +174,8 @@ def _stored_redaction_map(conversation: Conversation | None) -> dict[str, str]:
 
 def _scan_input(inp: PromptInput, agent: Agent) -> InputScan:
     """The input scanners on the prompt (sync: called in ``_prepare``'s worker thread, never on the loop)."""
-    settings_map = scanner_settings_for(inp.company, agent)
+    # Only hits are recorded, so scanners whose every verdict is "allow" are not run (nor their models loaded).
+    settings_map = without_inert(scanner_settings_for(inp.company, agent))
     known = _stored_redaction_map(inp.conversation)
     context = ScanContext(direction="prompt", client_ip=inp.client_ip, redaction_map=dict(known))
     outcome = scan_prompt(settings_map, inp.text, context)

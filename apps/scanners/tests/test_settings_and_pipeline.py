@@ -230,3 +230,21 @@ def test_answer_guard_says_which_deltas_would_run_scanners(company):
     assert guard.scans_on(" there. ")
     assert guard.scans_on("x" * 500)
     assert not AnswerGuard({}).scans_on("Done. ")
+
+
+def test_without_inert_drops_only_scanners_whose_every_verdict_is_allow():
+    from apps.scanners.pipeline import without_inert
+    from apps.scanners.registry import SCANNERS
+
+    defaults = {name: spec.default_settings() for name, spec in SCANNERS.items()}
+    kept = without_inert(defaults)
+    assert "language" not in kept and "geo" not in kept
+    assert set(kept) == set(defaults) - {"language", "geo"}
+
+    acting = {
+        "language": SCANNERS["language"].parse({"allowed_languages": ["en"]}),
+        "geo": SCANNERS["geo"].parse({"mode": "block_list", "countries": ["FR"]}),
+    }
+    assert set(without_inert(acting)) == {"language", "geo"}
+    assert set(without_inert({"language": SCANNERS["language"].parse({"undetermined_action": "flag"})})) == {"language"}
+    assert set(without_inert({"geo": SCANNERS["geo"].parse({"missing_action": "block"})})) == {"geo"}
