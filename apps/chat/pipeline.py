@@ -111,6 +111,7 @@ class Started:
     instructions: str = ""
     temperature: float | None = None
     prepare_ms: float = 0.0
+    auth_ms: float = 0.0  # the caller's own checks, when answer_start was given a builder (see there)
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,8 @@ class Failed:
     status: int | None = None
     retry_after: int | None = None
     failed_at: int = 0
+    # The exception the caller's builder raised (answer_start with a builder): the caller answers it its own way.
+    cause: BaseException | None = None
 
 
 Event = Started | Delta | Finished | Failed
@@ -259,9 +262,15 @@ class AnswerHandle:
             await asyncio.shield(self.task)
 
 
-def answer_start(inp: PromptInput) -> AnswerHandle:
-    """Start answering ``inp`` as a detached task of the running loop and return its handle."""
-    handle = AnswerHandle(new_public_id(), new_public_id() if inp.conversation is not None else None)
+def answer_start(inp: PromptInput | Callable[[], PromptInput]) -> AnswerHandle:
+    """Start answering ``inp`` as a detached task of the running loop and return its handle.
+
+    ``inp`` may be a builder instead: a sync callable returning the PromptInput (the API's authentication and
+    conversation lookup), called in the same worker-thread call as the preparation, so that a prompt costs one
+    thread hop and one pooled connection before its first token rather than two. An exception it raises ends the
+    answer with a ``Failed`` event carrying it as ``cause``; nothing was stored."""
+    conversation = inp.conversation if isinstance(inp, PromptInput) else True  # a builder's: known once built
+    handle = AnswerHandle(new_public_id(), new_public_id() if conversation is not None else None)
     # A fresh context: the task must not inherit the request's ThreadSensitiveContext, which ends with the
     # request while the answer may go on (a client that left).
     task = asyncio.get_running_loop().create_task(
@@ -635,6 +644,27 @@ async def in_worker(function: Callable[..., T], *args: Any) -> T:
     return await asyncio.get_running_loop().run_in_executor(_db_executor(), call)
 
 
+class _BuildFailed(Exception):
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def _built_and_prepared(
+    inp: PromptInput | Callable[[], PromptInput], handle: AnswerHandle, started: float
+) -> tuple[PromptInput, Prepared, float]:
+    auth_ms = 0.0
+    if not isinstance(inp, PromptInput):
+        try:
+            inp = inp()
+        except Exception as error:
+            raise _BuildFailed(error) from error
+        auth_ms = _ms(started)
+        if inp.conversation is None:
+            handle.user_message_id = None  # a one-off exchange stores no user message
+    return inp, _prepare(inp, handle), auth_ms
+
+
 def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000.0, 2)
 
@@ -643,7 +673,10 @@ async def _run(inp: PromptInput, handle: AnswerHandle) -> None:
     put = handle._queue.put_nowait
     started = time.perf_counter()
     try:
-        prepared = await in_worker(_prepare, inp, handle)
+        inp, prepared, auth_ms = await in_worker(_built_and_prepared, inp, handle, started)
+    except _BuildFailed as failed:
+        put(Failed(handle.message_id, "invalid_prompt", str(failed.cause), None, None, int(time.time()), failed.cause))
+        return
     except Refused as refusal:
         put(
             Failed(
@@ -655,7 +688,7 @@ async def _run(inp: PromptInput, handle: AnswerHandle) -> None:
         logger.exception("preparing a chat answer failed")
         put(Failed(handle.message_id, "server_error", "The answer could not be started.", 500, None, int(time.time())))
         return
-    prepare_ms = _ms(started)
+    prepare_ms = round(_ms(started) - auth_ms, 2)
     put(
         Started(
             user_message_id=handle.user_message_id,
@@ -668,6 +701,7 @@ async def _run(inp: PromptInput, handle: AnswerHandle) -> None:
             instructions=inp.agent.instructions,
             temperature=prepared.config.temperature,
             prepare_ms=prepare_ms,
+            auth_ms=auth_ms,
         )
     )
     outcome = await _generate(inp, handle, prepared)
