@@ -328,6 +328,7 @@ class Prepared:
     settings_map: dict = field(default_factory=dict)  # the agent's scanners, for the answer's guard
     redaction_map: dict = field(default_factory=dict)
     prompt_hits: list = field(default_factory=list)  # the prompt's stored ScanHits
+    message_pk: int | None = None  # the AI message's row (in a conversation), as its insert returned it
 
 
 RATE_UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
@@ -459,7 +460,7 @@ def _prepare_in_transaction(inp: PromptInput, handle: AnswerHandle) -> Prepared:
     now = timezone.now()
     if inp.conversation is not None:
         common = {"company": inp.company, "conversation": inp.conversation, "created": now}
-        Message.objects.bulk_create(
+        _, answer_row = Message.objects.bulk_create(
             [
                 Message(public_id=handle.user_message_id, message_type=MessageType.USER, text=inp.text, **common),
                 Message(
@@ -492,6 +493,7 @@ def _prepare_in_transaction(inp: PromptInput, handle: AnswerHandle) -> Prepared:
         settings_map=scan.settings_map,
         redaction_map=dict(scan.context.redaction_map or {}),
         prompt_hits=prompt_hits,
+        message_pk=answer_row.pk if inp.conversation is not None else None,
     )
 
 
@@ -535,25 +537,32 @@ def _store(inp: PromptInput, handle: AnswerHandle, prepared: Prepared, outcome: 
     input_cost, output_cost = cost_of(usage, prepared.input_price, prepared.output_price)
     cost = input_cost + output_cost
     error = outcome.error
-    message = None
+    message_pk = None
     if inp.conversation is not None:
-        message = Message.objects.get(company=inp.company, public_id=handle.message_id)
-        message.text = outcome.text
-        message.status = outcome.status
-        message.finish_reason = outcome.finish_reason
-        message.provider_finish_reason = outcome.provider_reason[:80]
-        message.incomplete_reason = outcome.incomplete_reason
-        message.input_tokens, message.output_tokens = usage.input_tokens, usage.output_tokens
-        message.cached_tokens, message.usage_estimated = usage.cached_tokens, usage.estimated
-        message.input_cost, message.output_cost, message.cost = input_cost, output_cost, cost
-        message.first_token_ms = outcome.first_token_ms
-        message.total_ms = outcome.total_ms
-        message.citations = prepared.citations
+        answer = {
+            "text": outcome.text,
+            "status": outcome.status,
+            "finish_reason": outcome.finish_reason,
+            "provider_finish_reason": outcome.provider_reason[:80],
+            "incomplete_reason": outcome.incomplete_reason,
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "cached_tokens": usage.cached_tokens,
+            "usage_estimated": usage.estimated,
+            "input_cost": input_cost,
+            "output_cost": output_cost,
+            "cost": cost,
+            "first_token_ms": outcome.first_token_ms,
+            "total_ms": outcome.total_ms,
+            "citations": prepared.citations,
+        }
         if error is not None:
-            message.error_kind, message.error_message = error.kind, error.message
+            answer.update(error_kind=error.kind, error_message=error.message)
         elif outcome.blocked_reason:
-            message.error_kind, message.error_message = "blocked", outcome.blocked_reason
-        message.save()
+            answer.update(error_kind="blocked", error_message=outcome.blocked_reason)
+        # One UPDATE of the row _prepare inserted (no read first).
+        message_pk = prepared.message_pk or Message.objects.get(company=inp.company, public_id=handle.message_id).pk
+        Message.objects.filter(company=inp.company, pk=message_pk).update(**answer)
         Conversation.objects.filter(pk=inp.conversation.pk).update(
             prompt_tokens=F("prompt_tokens") + usage.input_tokens,
             completion_tokens=F("completion_tokens") + usage.output_tokens,
@@ -575,7 +584,7 @@ def _store(inp: PromptInput, handle: AnswerHandle, prepared: Prepared, outcome: 
         user=inp.user,
         agent=inp.agent,
         conversation=inp.conversation,
-        message=message,
+        message_id=message_pk,
         input_tokens=usage.input_tokens,
         output_tokens=usage.output_tokens,
         cached_tokens=usage.cached_tokens,
