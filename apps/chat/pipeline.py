@@ -844,7 +844,7 @@ async def _generate(inp: PromptInput, handle: AnswerHandle, prepared: Prepared) 
                             break  # aclosing closes the upstream response: the provider stops generating
                     else:
                         finish = event
-        last, verdict = await _off_loop(guard.finish)
+        last, verdict = guard.finish() if guard.passthrough else await _off_loop(guard.finish)
         blocked = blocked or last.blocked
         if not blocked:
             show(last.release)

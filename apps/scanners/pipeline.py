@@ -260,6 +260,9 @@ class AnswerGuard:
         # When no output scanner can block or rewrite (the out-of-the-box settings only flag), deltas pass at once
         # and the sentences are judged behind them, for the record: no buffering delay for nothing.
         self.withholds = any(may_withhold(n, settings_map[n]) for n in self._names)
+        # No output scanner and no placeholder to restore: every delta passes as it is, and finish() is trivial
+        # (callers may then run it inline rather than in a worker thread).
+        self.passthrough = not self._names and not redaction_map
         self._pending = ""
         self._offset = 0  # where the pending text starts in the whole answer
         self._merged: dict[str, ScanResult] = {}
@@ -267,6 +270,9 @@ class AnswerGuard:
         self.text = ""  # the engine's answer so far (placeholders, not originals)
 
     def feed(self, delta: str) -> GuardStep:
+        if self.passthrough:
+            self.text += delta
+            return GuardStep(release=delta)
         if self.blocked is not None:
             return GuardStep(blocked=self.blocked)
         self.text += delta

@@ -248,3 +248,24 @@ def test_without_inert_drops_only_scanners_whose_every_verdict_is_allow():
     assert set(without_inert(acting)) == {"language", "geo"}
     assert set(without_inert({"language": SCANNERS["language"].parse({"undetermined_action": "flag"})})) == {"language"}
     assert set(without_inert({"geo": SCANNERS["geo"].parse({"missing_action": "block"})})) == {"geo"}
+
+
+def test_answer_guard_without_output_scanners_or_placeholders_passes_each_delta_at_once():
+    from apps.scanners.pipeline import AnswerGuard
+    from apps.scanners.registry import SCANNERS
+
+    guard = AnswerGuard({})
+    assert guard.passthrough
+    assert [guard.feed(d).release for d in ("Write to [EM", "AIL_1] now. ", "Done")] == [
+        "Write to [EM",
+        "AIL_1] now. ",
+        "Done",
+    ]
+    step, verdict = guard.finish()
+    assert step.release == "" and verdict.is_valid and guard.text == "Write to [EMAIL_1] now. Done"
+
+    # A placeholder to restore, or an output scanner, and the guard holds text back as before.
+    restoring = AnswerGuard({}, redaction_map={"[EMAIL_1]": "jane@example.com"})
+    assert not restoring.passthrough
+    assert restoring.feed("Write to [EM").release == "Write to "
+    assert not AnswerGuard({"pii": SCANNERS["pii"].default_settings()}).passthrough
