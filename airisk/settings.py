@@ -68,17 +68,20 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # apps.core.middleware's classes are Django's, django-csp's and WhiteNoise's, async-capable without thread hops
+    # (see that module); the others keep Django's (security and clickjacking by their own paths, which
+    # `check --deploy` looks for).
     "apps.core.middleware.TraceIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Early, so that every response carries the policy, the health check's early answer included.
-    "csp.middleware.CSPMiddleware",
+    "apps.core.middleware.CSPMiddleware",
     # Before CommonMiddleware's host validation: the container's health check calls 127.0.0.1 (see its docstring).
     "apps.core.middleware.HealthzMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "apps.core.middleware.WhiteNoiseMiddleware",  # whitenoise's, async-capable
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    "apps.core.middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.core.middleware.AuthenticationMiddleware",
     "django_htmx.middleware.HtmxMiddleware",  # request.htmx for the chat pages' partial updates
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

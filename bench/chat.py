@@ -53,6 +53,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--delay", type=float, default=0.01, help="seconds between deltas, latency phase")
     parser.add_argument("--streams", type=int, default=1000, help="simultaneous streams, capacity phase")
     parser.add_argument("--slow-delay", type=float, default=0.2, help="seconds between deltas, capacity phase")
+    parser.add_argument(
+        "--scanners",
+        choices=("off", "default"),
+        default="off",
+        help="off (the latency target's condition): every scanner disabled for the company; default: out of the box",
+    )
     parser.add_argument("--port", type=int, default=0)
     return parser.parse_args()
 
@@ -83,7 +89,7 @@ def server_env(args: argparse.Namespace) -> dict[str, str]:
     }
 
 
-def seed(env: dict[str, str], engine_url: str, conversations: int) -> dict:
+def seed(env: dict[str, str], engine_url: str, conversations: int, scanners: str = "off") -> dict:
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
     import django
@@ -119,6 +125,16 @@ def seed(env: dict[str, str], engine_url: str, conversations: int) -> dict:
     Conversation.objects.bulk_create(
         [Conversation(company=company, user=user, agent=agent, title=f"Bench {n}") for n in range(conversations)]
     )
+    if scanners == "off":
+        from apps.scanners.models import ScannerDefault
+        from apps.scanners.registry import SCANNERS
+
+        ScannerDefault.objects.bulk_create(
+            [
+                ScannerDefault(company=company, scanner=name, enabled=False, settings=spec.default_settings().to_dict())
+                for name, spec in SCANNERS.items()
+            ]
+        )
     ids = list(Conversation.objects.filter(company=company).values_list("public_id", flat=True))
     token = access_token_issue(client=client, user=user)[1]
     return {"company": company, "token": token, "conversations": ids}
@@ -220,8 +236,9 @@ def script_engine(engine_port: int, delay: float) -> None:
         sock.recv(1024)
 
 
-def rss_mb(root_pid: int) -> float:
-    """Resident memory of a process and its children (the gunicorn master and its workers)."""
+def rss_mb(root_pid: int, field: str = "VmRSS:", source: str = "status") -> float:
+    """Resident memory of a process and its children (the gunicorn master and its workers). RSS counts pages the
+    processes share once per process; ``pss_mb`` divides them among the sharers."""
     pids = [root_pid]
     children = Path(f"/proc/{root_pid}/task/{root_pid}/children")
     if children.exists():
@@ -229,12 +246,16 @@ def rss_mb(root_pid: int) -> float:
     total = 0
     for pid in pids:
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+            for line in Path(f"/proc/{pid}/{source}").read_text().splitlines():
+                if line.startswith(field):
                     total += int(line.split()[1])
         except FileNotFoundError:
             pass
     return total / 1024
+
+
+def pss_mb(root_pid: int) -> float:
+    return rss_mb(root_pid, "Pss:", "smaps_rollup")
 
 
 async def latency_phase(args, engine_port: int, port: int, seeded: dict) -> None:
@@ -267,14 +288,15 @@ async def latency_phase(args, engine_port: int, port: int, seeded: dict) -> None
 
 async def capacity_phase(args, engine_port: int, port: int, seeded: dict, server_pid: int) -> None:
     script_engine(engine_port, args.slow_delay)
-    idle = rss_mb(server_pid)
-    peak = idle
+    idle, idle_pss = rss_mb(server_pid), pss_mb(server_pid)
+    peak, peak_pss = idle, idle_pss
     done = asyncio.Event()
 
     async def sample() -> None:
-        nonlocal peak
+        nonlocal peak, peak_pss
         while not done.is_set():
             peak = max(peak, rss_mb(server_pid))
+            peak_pss = max(peak_pss, pss_mb(server_pid))
             await asyncio.sleep(0.25)
 
     sampler = asyncio.create_task(sample())
@@ -299,7 +321,7 @@ async def capacity_phase(args, engine_port: int, port: int, seeded: dict, server
     print(
         f"\n{args.streams} simultaneous streams (50 deltas, {args.slow_delay * 1000:.0f} ms apart): "
         f"{complete} complete in {time.perf_counter() - started:.1f} s; "
-        f"server RSS idle {idle:.0f} MB, peak {peak:.0f} MB "
+        f"server RSS idle {idle:.0f} MB, peak {peak:.0f} MB (PSS {idle_pss:.0f} / {peak_pss:.0f} MB) "
         f"({args.workers} uvicorn workers + gunicorn master)"
     )
 
@@ -314,7 +336,8 @@ def main() -> None:
     engine = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "run_demo_llm", "--port", str(engine_port)], env=env, cwd=ROOT
     )
-    seeded = seed(env, f"http://127.0.0.1:{engine_port}/v1", max(args.streams, 200))
+    seeded = seed(env, f"http://127.0.0.1:{engine_port}/v1", max(args.streams, 200), args.scanners)
+    print(f"scanners {args.scanners}, {args.workers} uvicorn workers, load average {os.getloadavg()[0]:.1f}")
     gunicorn = Path(sys.executable).with_name("gunicorn")
     server = subprocess.Popen(
         [str(gunicorn), "airisk.asgi:application", "-k", "airisk.workers.UvicornWorker", "-w", str(args.workers),

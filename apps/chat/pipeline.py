@@ -48,7 +48,7 @@ from django.utils import timezone
 from apps.accounts.models import ApplicationUser
 from apps.agents.config import engine_config
 from apps.agents.models import Agent
-from apps.agents.selectors import agents_usable_by, provider_credential_for
+from apps.agents.selectors import provider_credential_for
 from apps.audit.models import Outcome
 from apps.audit.services import Actor, audit_event_record
 from apps.chat.models import (
@@ -60,7 +60,7 @@ from apps.chat.models import (
     UsageRecord,
     new_public_id,
 )
-from apps.chat.selectors import context_documents, history_turns
+from apps.chat.selectors import context_documents, history_turns, prompt_agent
 from apps.chat.services import agent_documents_index
 from apps.chat.signals import exchange_recorded
 from apps.companies.models import Company
@@ -70,7 +70,7 @@ from apps.engines.prices import list_price
 from apps.engines.service import stream_answer
 from apps.scanners.detectors.base import ScanContext, ScanResult
 from apps.scanners.detectors.geo import locate
-from apps.scanners.pipeline import AnswerGuard, PipelineResult, redact_for_engine, scan_prompt
+from apps.scanners.pipeline import AnswerGuard, PipelineResult, redact_for_engine, scan_prompt, without_inert
 from apps.scanners.selectors import scanner_settings_for
 from apps.scanners.services import scan_hits_record
 
@@ -111,6 +111,7 @@ class Started:
     instructions: str = ""
     temperature: float | None = None
     prepare_ms: float = 0.0
+    auth_ms: float = 0.0  # the caller's own checks, when answer_start was given a builder (see there)
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,8 @@ class Failed:
     status: int | None = None
     retry_after: int | None = None
     failed_at: int = 0
+    # The exception the caller's builder raised (answer_start with a builder): the caller answers it its own way.
+    cause: BaseException | None = None
 
 
 Event = Started | Delta | Finished | Failed
@@ -174,7 +177,8 @@ def _stored_redaction_map(conversation: Conversation | None) -> dict[str, str]:
 
 def _scan_input(inp: PromptInput, agent: Agent) -> InputScan:
     """The input scanners on the prompt (sync: called in ``_prepare``'s worker thread, never on the loop)."""
-    settings_map = scanner_settings_for(inp.company, agent)
+    # Only hits are recorded, so scanners whose every verdict is "allow" are not run (nor their models loaded).
+    settings_map = without_inert(scanner_settings_for(inp.company, agent))
     known = _stored_redaction_map(inp.conversation)
     context = ScanContext(direction="prompt", client_ip=inp.client_ip, redaction_map=dict(known))
     outcome = scan_prompt(settings_map, inp.text, context)
@@ -241,10 +245,16 @@ class AnswerHandle:
     async def next_event(self, timeout: float | None = None) -> Event | None:
         """The next event, or None when ``timeout`` seconds pass without one (the stream sends a ping then).
         Waiting on the queue, not on ``events()``: a timeout must not close the iterator."""
+        if not self._queue.empty():
+            return self._queue.get_nowait()  # no timer, no task: the common case while an answer streams
         try:
             return await asyncio.wait_for(self._queue.get(), timeout)
         except TimeoutError:
             return None
+
+    def ready_event(self) -> Event | None:
+        """The next event if one is already waiting, else None (without waiting)."""
+        return None if self._queue.empty() else self._queue.get_nowait()
 
     async def wait(self) -> None:
         """Until the answer is stored (tests, benchmarks, the JSON response mode)."""
@@ -252,9 +262,15 @@ class AnswerHandle:
             await asyncio.shield(self.task)
 
 
-def answer_start(inp: PromptInput) -> AnswerHandle:
-    """Start answering ``inp`` as a detached task of the running loop and return its handle."""
-    handle = AnswerHandle(new_public_id(), new_public_id() if inp.conversation is not None else None)
+def answer_start(inp: PromptInput | Callable[[], PromptInput]) -> AnswerHandle:
+    """Start answering ``inp`` as a detached task of the running loop and return its handle.
+
+    ``inp`` may be a builder instead: a sync callable returning the PromptInput (the API's authentication and
+    conversation lookup), called in the same worker-thread call as the preparation, so that a prompt costs one
+    thread hop and one pooled connection before its first token rather than two. An exception it raises ends the
+    answer with a ``Failed`` event carrying it as ``cause``; nothing was stored."""
+    conversation = inp.conversation if isinstance(inp, PromptInput) else True  # a builder's: known once built
+    handle = AnswerHandle(new_public_id(), new_public_id() if conversation is not None else None)
     # A fresh context: the task must not inherit the request's ThreadSensitiveContext, which ends with the
     # request while the answer may go on (a client that left).
     task = asyncio.get_running_loop().create_task(
@@ -312,6 +328,7 @@ class Prepared:
     settings_map: dict = field(default_factory=dict)  # the agent's scanners, for the answer's guard
     redaction_map: dict = field(default_factory=dict)
     prompt_hits: list = field(default_factory=list)  # the prompt's stored ScanHits
+    message_pk: int | None = None  # the AI message's row (in a conversation), as its insert returned it
 
 
 RATE_UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
@@ -400,7 +417,7 @@ def _prepare_in_transaction(inp: PromptInput, handle: AnswerHandle) -> Prepared:
         and (inp.conversation.company_id != inp.company.pk or inp.conversation.user_id != inp.user.pk)
     ):
         raise Refused("not_found", "No such conversation or agent.", 404)
-    agent = agents_usable_by(user=inp.user).filter(pk=inp.agent.pk).first()
+    agent = prompt_agent(user=inp.user, agent=inp.agent, conversation=inp.conversation)
     if agent is None:
         raise Refused("forbidden", "This agent is no longer available to you (inactive, deleted or not granted).", 403)
     if (retry_after := rate_limit_hit(inp.user.pk)) is not None:
@@ -418,25 +435,32 @@ def _prepare_in_transaction(inp: PromptInput, handle: AnswerHandle) -> Prepared:
         history = list(inp.history or [])[-agent.max_messages :]
     # Earlier turns are stored as the user saw them (originals): the engine gets them with the placeholders too.
     history = [replace(turn, text=redact_for_engine(scan.settings_map, turn.text, scan.context)) for turn in history]
-    agent_documents_index(agent=agent, actor=Actor(user=inp.user, client=inp.client, ip=inp.client_ip))
-    documents = context_documents(agent=agent, conversation=inp.conversation)
-    passages = passages_for(
-        company=inp.company,
-        documents=documents,
-        query=inp.text,
-        budget_chars=settings.CHAT_CONTEXT_BUDGET_CHARS,
-        limit=settings.CHAT_CONTEXT_PASSAGES,
+    # What prompt_agent's row says is absent is not read: no files, no passage queries; no credential, no query.
+    agent.company = inp.company  # the same company (checked above): no query for it later
+    if agent.pending_files:
+        agent_documents_index(agent=agent, actor=Actor(user=inp.user, client=inp.client, ip=inp.client_ip))
+    passages: list[Passage] = []
+    if agent.pending_files or agent.agent_documents or agent.conversation_files:
+        passages = passages_for(
+            company=inp.company,
+            documents=context_documents(agent=agent, conversation=inp.conversation),
+            query=inp.text,
+            budget_chars=settings.CHAT_CONTEXT_BUDGET_CHARS,
+            limit=settings.CHAT_CONTEXT_PASSAGES,
+        )
+    credential = (
+        provider_credential_for(company=inp.company, engine=agent.engine) if agent.credential_pk is not None else None
     )
     # The passages reach the engine in the instructions, so they get the placeholders too (the citations shown to
     # the user keep the originals).
     engine_passages = [replace(p, text=redact_for_engine(scan.settings_map, p.text, scan.context)) for p in passages]
-    config = engine_config(agent, provider_credential_for(company=inp.company, engine=agent.engine))
+    config = engine_config(agent, credential)
     input_price, output_price = prices_for(agent)
     run_id = f"run_{uuid.uuid4().hex[:24]}"
     now = timezone.now()
     if inp.conversation is not None:
         common = {"company": inp.company, "conversation": inp.conversation, "created": now}
-        Message.objects.bulk_create(
+        _, answer_row = Message.objects.bulk_create(
             [
                 Message(public_id=handle.user_message_id, message_type=MessageType.USER, text=inp.text, **common),
                 Message(
@@ -469,6 +493,7 @@ def _prepare_in_transaction(inp: PromptInput, handle: AnswerHandle) -> Prepared:
         settings_map=scan.settings_map,
         redaction_map=dict(scan.context.redaction_map or {}),
         prompt_hits=prompt_hits,
+        message_pk=answer_row.pk if inp.conversation is not None else None,
     )
 
 
@@ -512,25 +537,32 @@ def _store(inp: PromptInput, handle: AnswerHandle, prepared: Prepared, outcome: 
     input_cost, output_cost = cost_of(usage, prepared.input_price, prepared.output_price)
     cost = input_cost + output_cost
     error = outcome.error
-    message = None
+    message_pk = None
     if inp.conversation is not None:
-        message = Message.objects.get(company=inp.company, public_id=handle.message_id)
-        message.text = outcome.text
-        message.status = outcome.status
-        message.finish_reason = outcome.finish_reason
-        message.provider_finish_reason = outcome.provider_reason[:80]
-        message.incomplete_reason = outcome.incomplete_reason
-        message.input_tokens, message.output_tokens = usage.input_tokens, usage.output_tokens
-        message.cached_tokens, message.usage_estimated = usage.cached_tokens, usage.estimated
-        message.input_cost, message.output_cost, message.cost = input_cost, output_cost, cost
-        message.first_token_ms = outcome.first_token_ms
-        message.total_ms = outcome.total_ms
-        message.citations = prepared.citations
+        answer = {
+            "text": outcome.text,
+            "status": outcome.status,
+            "finish_reason": outcome.finish_reason,
+            "provider_finish_reason": outcome.provider_reason[:80],
+            "incomplete_reason": outcome.incomplete_reason,
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "cached_tokens": usage.cached_tokens,
+            "usage_estimated": usage.estimated,
+            "input_cost": input_cost,
+            "output_cost": output_cost,
+            "cost": cost,
+            "first_token_ms": outcome.first_token_ms,
+            "total_ms": outcome.total_ms,
+            "citations": prepared.citations,
+        }
         if error is not None:
-            message.error_kind, message.error_message = error.kind, error.message
+            answer.update(error_kind=error.kind, error_message=error.message)
         elif outcome.blocked_reason:
-            message.error_kind, message.error_message = "blocked", outcome.blocked_reason
-        message.save()
+            answer.update(error_kind="blocked", error_message=outcome.blocked_reason)
+        # One UPDATE of the row _prepare inserted (no read first).
+        message_pk = prepared.message_pk or Message.objects.get(company=inp.company, public_id=handle.message_id).pk
+        Message.objects.filter(company=inp.company, pk=message_pk).update(**answer)
         Conversation.objects.filter(pk=inp.conversation.pk).update(
             prompt_tokens=F("prompt_tokens") + usage.input_tokens,
             completion_tokens=F("completion_tokens") + usage.output_tokens,
@@ -552,7 +584,7 @@ def _store(inp: PromptInput, handle: AnswerHandle, prepared: Prepared, outcome: 
         user=inp.user,
         agent=inp.agent,
         conversation=inp.conversation,
-        message=message,
+        message_id=message_pk,
         input_tokens=usage.input_tokens,
         output_tokens=usage.output_tokens,
         cached_tokens=usage.cached_tokens,
@@ -621,6 +653,27 @@ async def in_worker(function: Callable[..., T], *args: Any) -> T:
     return await asyncio.get_running_loop().run_in_executor(_db_executor(), call)
 
 
+class _BuildFailed(Exception):
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def _built_and_prepared(
+    inp: PromptInput | Callable[[], PromptInput], handle: AnswerHandle, started: float
+) -> tuple[PromptInput, Prepared, float]:
+    auth_ms = 0.0
+    if not isinstance(inp, PromptInput):
+        try:
+            inp = inp()
+        except Exception as error:
+            raise _BuildFailed(error) from error
+        auth_ms = _ms(started)
+        if inp.conversation is None:
+            handle.user_message_id = None  # a one-off exchange stores no user message
+    return inp, _prepare(inp, handle), auth_ms
+
+
 def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000.0, 2)
 
@@ -629,7 +682,10 @@ async def _run(inp: PromptInput, handle: AnswerHandle) -> None:
     put = handle._queue.put_nowait
     started = time.perf_counter()
     try:
-        prepared = await in_worker(_prepare, inp, handle)
+        inp, prepared, auth_ms = await in_worker(_built_and_prepared, inp, handle, started)
+    except _BuildFailed as failed:
+        put(Failed(handle.message_id, "invalid_prompt", str(failed.cause), None, None, int(time.time()), failed.cause))
+        return
     except Refused as refusal:
         put(
             Failed(
@@ -641,7 +697,7 @@ async def _run(inp: PromptInput, handle: AnswerHandle) -> None:
         logger.exception("preparing a chat answer failed")
         put(Failed(handle.message_id, "server_error", "The answer could not be started.", 500, None, int(time.time())))
         return
-    prepare_ms = _ms(started)
+    prepare_ms = round(_ms(started) - auth_ms, 2)
     put(
         Started(
             user_message_id=handle.user_message_id,
@@ -654,6 +710,7 @@ async def _run(inp: PromptInput, handle: AnswerHandle) -> None:
             instructions=inp.agent.instructions,
             temperature=prepared.config.temperature,
             prepare_ms=prepare_ms,
+            auth_ms=auth_ms,
         )
     )
     outcome = await _generate(inp, handle, prepared)
@@ -699,14 +756,44 @@ def _failure_text(error: EngineError) -> str:
     return f"The agent's engine answered with an error{status}: {error.message}"
 
 
-async def _cancelled(message_id: str, local: asyncio.Event, state: dict) -> bool:
-    if local.is_set():
-        return True
-    now = time.monotonic()
-    if now - state["polled"] < settings.CHAT_CANCEL_POLL_SECONDS:
-        return False
-    state["polled"] = now
-    return bool(await cache.aget(cancel_key(message_id)))
+_cancel_poller: tuple[asyncio.AbstractEventLoop, asyncio.Task] | None = None
+
+
+def _watch_cancel(message_id: str) -> asyncio.Event:
+    """The event that stops answer ``message_id``: set at once by a Stop in this process, and within
+    ``CHAT_CANCEL_POLL_SECONDS`` by a Stop in another (the cache flag, read by one poller per process)."""
+    global _cancel_poller
+    event = _LOCAL_CANCEL.setdefault(message_id, asyncio.Event())
+    loop = asyncio.get_running_loop()
+    if _cancel_poller is None or _cancel_poller[0] is not loop or _cancel_poller[1].done():
+        # A fresh context, as for the answers: the poller outlives the request that started it.
+        task = loop.create_task(_poll_cancel_flags(), name="chat-cancel-poller", context=contextvars.Context())
+        _cancel_poller = (loop, task)
+    return event
+
+
+def _stop_cancel_poller_when_idle() -> None:
+    global _cancel_poller
+    if not _LOCAL_CANCEL and _cancel_poller is not None:
+        _cancel_poller[1].cancel()  # the last answer of this process ended: nothing left to watch
+        _cancel_poller = None  # the next answer starts a new one (this one may not be done yet)
+
+
+async def _poll_cancel_flags() -> None:
+    """Every answer in progress in this process, one cache round trip per interval (not one per answer): a
+    thousand streams cost what one does. Runs while answers are in progress."""
+    while _LOCAL_CANCEL:
+        await asyncio.sleep(settings.CHAT_CANCEL_POLL_SECONDS)
+        waiting = {cancel_key(message_id): event for message_id, event in _LOCAL_CANCEL.items() if not event.is_set()}
+        if not waiting:
+            continue
+        try:
+            flags = await _off_loop(cache.get_many, list(waiting))
+        except Exception:  # the cache is down: a Stop from another process waits; this process's Stop still works
+            logger.warning("reading the chat's cancel flags failed", exc_info=True)
+            continue
+        for key in flags:
+            waiting[key].set()
 
 
 async def _off_loop(function: Callable[..., T], *args: Any) -> T:
@@ -718,8 +805,7 @@ async def _off_loop(function: Callable[..., T], *args: Any) -> T:
 async def _generate(inp: PromptInput, handle: AnswerHandle, prepared: Prepared) -> AnswerOutcome:
     put = handle._queue.put_nowait
     started = time.perf_counter()
-    local = _LOCAL_CANCEL.setdefault(handle.message_id, asyncio.Event())
-    poll_state = {"polled": time.monotonic()}
+    local = _watch_cancel(handle.message_id)
     # What the user was shown (originals restored); the engine's own text stays inside the guard.
     shown: list[str] = []
     guard = AnswerGuard(prepared.settings_map, redaction_map=prepared.redaction_map)
@@ -754,11 +840,11 @@ async def _generate(inp: PromptInput, handle: AnswerHandle, prepared: Prepared) 
                         if step.blocked:
                             blocked = step.blocked
                             break  # the answer is cut here: aclosing stops the provider generating
-                        if await _cancelled(handle.message_id, local, poll_state):
+                        if local.is_set():
                             break  # aclosing closes the upstream response: the provider stops generating
                     else:
                         finish = event
-        last, verdict = await _off_loop(guard.finish)
+        last, verdict = guard.finish() if guard.passthrough else await _off_loop(guard.finish)
         blocked = blocked or last.blocked
         if not blocked:
             show(last.release)
@@ -796,6 +882,7 @@ async def _generate(inp: PromptInput, handle: AnswerHandle, prepared: Prepared) 
         )
     finally:
         _LOCAL_CANCEL.pop(handle.message_id, None)
+        _stop_cancel_poller_when_idle()
     outcome.first_token_ms = first_token_ms
     outcome.total_ms = _ms(started)
     return outcome

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from functools import lru_cache, partial
+
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from apps.accounts.models import ApplicationUser
-from apps.agents.models import Agent
+from apps.agents.models import Agent, AgentFile, ProviderCredential
+from apps.agents.selectors import agents_usable_by
 from apps.chat.models import AgentDocument, Conversation, ConversationFile, Message, MessageStatus, MessageType
 from apps.companies.models import Company
+from apps.core.statements import Statement
 from apps.documents.models import Document
 from apps.engines.base import ChatTurn
 
@@ -40,16 +44,26 @@ def conversation_list(
 
 
 def get_conversation_for_user(company: Company | None, user: ApplicationUser, public_id: str) -> Conversation:
-    """The user's own conversation; Http404 for another user's or another company's."""
-    conversation = (
-        Conversation.objects.for_company(company)
-        .filter(user=user, public_id=public_id)
-        .select_related("agent", "company")
-        .first()
-    )
+    """The user's own conversation, with its agent; Http404 for another user's or another company's.
+
+    Every prompt starts here, so the two reads (the conversation, its agent) run SQL built once per process."""
+    if company is None:
+        raise Http404("No such conversation.")
+    conversation = next(iter(_CONVERSATION.raw(company_pk=company.pk, user_pk=user.pk, public_id=str(public_id))), None)
     if conversation is None:
         raise Http404("No such conversation.")
+    conversation.company = company  # the row was read by this company: no query for it
+    conversation.agent = next(iter(_AGENT.raw(pk=conversation.agent_id)))
     return conversation
+
+
+_CONVERSATION = Statement(
+    lambda *, company_pk, user_pk, public_id: Conversation.objects.for_company(Company(pk=company_pk)).filter(
+        user_id=user_pk, public_id=public_id
+    )[:1],
+    public_id="str",
+)
+_AGENT = Statement(lambda *, pk: Agent.objects.filter(pk=pk))
 
 
 def conversation_messages(*, conversation: Conversation) -> QuerySet[Message]:
@@ -63,16 +77,76 @@ def conversation_documents(*, conversation: Conversation) -> QuerySet[Document]:
 
 def history_turns(*, conversation: Conversation, limit: int) -> list[ChatTurn]:
     """The last ``limit`` messages of the conversation the engine sees (the agent's Max Messages), oldest first.
-    Failed answers and system notes are the product's, not the model's: they are left out."""
-    rows = list(
-        Message.objects.for_company(conversation.company)
-        .filter(conversation=conversation, message_type__in=[MessageType.USER, MessageType.AI])
+    Failed answers and system notes are the product's, not the model's: they are left out. Read before every
+    answer's first token: its SQL is built once per process and limit (``Statement``)."""
+    if limit <= 0:
+        return []
+    rows = _history_statement(limit).rows(company_pk=conversation.company_id, conversation_pk=conversation.pk)
+    return [ChatTurn("user" if kind == MessageType.USER else "assistant", text) for kind, text in reversed(rows)]
+
+
+def _history_query(*, company_pk: int, conversation_pk: int, limit: int) -> QuerySet:
+    return (
+        Message.objects.for_company(Company(pk=company_pk))
+        .filter(conversation_id=conversation_pk, message_type__in=[MessageType.USER, MessageType.AI])
         .exclude(status__in=[MessageStatus.FAILED, MessageStatus.IN_PROGRESS])
         .exclude(text="")
         .order_by("-created", "-id")
         .values_list("message_type", "text")[:limit]
     )
-    return [ChatTurn("user" if kind == MessageType.USER else "assistant", text) for kind, text in reversed(rows)]
+
+
+@lru_cache(maxsize=64)
+def _history_statement(limit: int) -> Statement:
+    return Statement(partial(_history_query, limit=limit))
+
+
+def prompt_agent(*, user: ApplicationUser, agent: Agent, conversation: Conversation | None) -> Agent | None:
+    """The agent of a prompt, read fresh in one query: None when the user may no longer use it (the agents app's
+    ``agents_usable_by`` decides), else the row annotated with what the preparation must know before it reads
+    anything more, so that it reads only what exists:
+
+    - ``pending_files``: the agent has files whose text is not extracted yet (``agent_documents_index``);
+    - ``agent_documents``, ``conversation_files``: there are documents whose passages may be context;
+    - ``credential_pk``: the company's provider credential for the agent's engine, or None.
+
+    It runs before every answer's first token, so its SQL is built once per process (``Statement``).
+    """
+    if not user.is_active or user.company_id is None:
+        return None  # as agents_usable_by: such a user may use no agent
+    rows = _PROMPT_AGENT.raw(
+        user_pk=user.pk,
+        company_pk=user.company_id,
+        agent_pk=agent.pk,
+        conversation_pk=conversation.pk if conversation is not None else 0,
+    )
+    return next(iter(rows), None)
+
+
+def _prompt_agent_query(*, user_pk: int, company_pk: int, agent_pk: int, conversation_pk: int) -> QuerySet[Agent]:
+    user = ApplicationUser(pk=user_pk, company_id=company_pk, is_active=True)
+    return (
+        agents_usable_by(user=user)
+        .filter(pk=agent_pk)
+        .annotate(
+            pending_files=Exists(
+                AgentFile.objects.filter(company_id=OuterRef("company_id"), agent=OuterRef("pk")).filter(
+                    ~Exists(AgentDocument.objects.filter(agent_file=OuterRef("pk")))
+                )
+            ),
+            agent_documents=Exists(AgentDocument.objects.filter(agent=OuterRef("pk"), document__isnull=False)),
+            # conversation_pk 0: a one-off exchange, no conversation (no row has primary key 0).
+            conversation_files=Exists(ConversationFile.objects.filter(conversation_id=conversation_pk)),
+            credential_pk=Subquery(
+                ProviderCredential.objects.filter(company_id=OuterRef("company_id"), engine=OuterRef("engine")).values(
+                    "pk"
+                )[:1]
+            ),
+        )[:1]
+    )
+
+
+_PROMPT_AGENT = Statement(_prompt_agent_query)
 
 
 def context_documents(*, agent: Agent, conversation: Conversation | None) -> list[Document]:

@@ -205,6 +205,22 @@ def may_withhold(name: str, settings: Any) -> bool:
     return getattr(settings, "answer_action", "flag") in strong
 
 
+def without_inert(settings_map: dict[str, Any]) -> dict[str, Any]:
+    """``settings_map`` without the scanners whose settings make every verdict "allow" (out of the box: language
+    with no allowed-language list, geo allowing every country and address). A caller that keeps only hits, as the
+    chat does, skips them: the language model (about 90 MB per process, 1.4 s to load) then stays unloaded."""
+    return {name: settings for name, settings in settings_map.items() if not _inert(name, settings)}
+
+
+def _inert(name: str, settings: Any) -> bool:
+    if name == "language":
+        return not settings.allowed_languages and settings.undetermined_action == "allow"
+    if name == "geo":
+        actions = (settings.internal_action, settings.unknown_action, settings.missing_action)
+        return settings.mode == "allow_all" and all(action == "allow" for action in actions)
+    return False
+
+
 def redact_for_engine(settings_map: dict[str, Any], text: str, context: ScanContext) -> str:
     """The text as the engine may see it: the regex and PII redactions of the prompt direction, with the
     conversation's placeholders (``context.redaction_map``, extended in place). For earlier turns of a
@@ -244,6 +260,9 @@ class AnswerGuard:
         # When no output scanner can block or rewrite (the out-of-the-box settings only flag), deltas pass at once
         # and the sentences are judged behind them, for the record: no buffering delay for nothing.
         self.withholds = any(may_withhold(n, settings_map[n]) for n in self._names)
+        # No output scanner and no placeholder to restore: every delta passes as it is, and finish() is trivial
+        # (callers may then run it inline rather than in a worker thread).
+        self.passthrough = not self._names and not redaction_map
         self._pending = ""
         self._offset = 0  # where the pending text starts in the whole answer
         self._merged: dict[str, ScanResult] = {}
@@ -251,6 +270,9 @@ class AnswerGuard:
         self.text = ""  # the engine's answer so far (placeholders, not originals)
 
     def feed(self, delta: str) -> GuardStep:
+        if self.passthrough:
+            self.text += delta
+            return GuardStep(release=delta)
         if self.blocked is not None:
             return GuardStep(blocked=self.blocked)
         self.text += delta

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import IntegerField, QuerySet, Value
 
 from apps.agents.models import Agent
 from apps.companies.models import Company
+from apps.core.statements import Statement
 from apps.scanners.models import AgentScannerOverride, ScanHit, ScannerDefault
 from apps.scanners.registry import SCANNERS, ScannerConfigError
 
@@ -26,18 +28,38 @@ def _parsed(name: str, data: Any, where: str) -> Any:
 
 def scanner_settings_for(company: Company | None, agent: Agent | None = None) -> dict[str, Any]:
     """The enabled scanners and their settings: the agent's override, else the company default, else the
-    out-of-the-box default (every scanner enabled with its settings class's defaults). Two queries."""
+    out-of-the-box default (every scanner enabled with its settings class's defaults). One query (it runs before
+    every prompt: the company's rows and the agent's in one UNION ALL)."""
     resolved: dict[str, tuple[bool, Any]] = {name: (True, spec.default_settings()) for name, spec in SCANNERS.items()}
     if company is None:
         return {name: settings for name, (enabled, settings) in resolved.items() if enabled}
-    for row in ScannerDefault.objects.for_company(company).filter(scanner__in=SCANNERS):
-        resolved[row.scanner] = (row.enabled, _parsed(row.scanner, row.settings, "company"))
-    if agent is not None:
-        if agent.company_id != company.pk:
-            raise ValueError("the agent belongs to another company")
-        for row in AgentScannerOverride.objects.for_company(company).filter(agent=agent, scanner__in=SCANNERS):
-            resolved[row.scanner] = (row.enabled, _parsed(row.scanner, row.settings, "agent"))
+    if agent is not None and agent.company_id != company.pk:
+        raise ValueError("the agent belongs to another company")
+    rows = _SETTINGS_ROWS.rows(company_pk=company.pk, agent_pk=agent.pk if agent is not None else 0)
+    for level, scanner, enabled, data in sorted(rows, key=lambda row: row[0]):  # the agent's rows win
+        if isinstance(data, str):  # SQLite returns the JSON as text
+            data = json.loads(data)
+        resolved[scanner] = (bool(enabled), _parsed(scanner, data, "agent" if level else "company"))
     return {name: settings for name, (enabled, settings) in resolved.items() if enabled}
+
+
+def _settings_rows_query(*, company_pk: int, agent_pk: int) -> QuerySet:
+    # agent_pk 0: no agent (no row has primary key 0).
+    fields = ("level", "scanner", "enabled", "settings")
+    company = Company(pk=company_pk)
+    defaults = ScannerDefault.objects.for_company(company).filter(scanner__in=SCANNERS).order_by()
+    overrides = (
+        AgentScannerOverride.objects.for_company(company).filter(agent_id=agent_pk, scanner__in=SCANNERS).order_by()
+    )
+    return (
+        defaults.annotate(level=Value(0, output_field=IntegerField()))
+        .values_list(*fields)
+        .union(overrides.annotate(level=Value(1, output_field=IntegerField())).values_list(*fields), all=True)
+    )
+
+
+# Read before every prompt: the SQL is built once per process.
+_SETTINGS_ROWS = Statement(_settings_rows_query)
 
 
 def company_scanner_rows(company: Company | None) -> dict[str, ScannerDefault]:

@@ -1,9 +1,9 @@
 """AskAgent and ChatWithAgent: async Django views (not DRF) that stream the answer as server-sent events, or
 return the finished answer as JSON (``Accept: application/json``).
 
-Request path of a prompt: one ``in_worker`` call authenticates the bearer token and reads the conversation,
-then ``pipeline.answer_start`` prepares (one more worker call: limits, access, context, the stored messages)
-and streams; the first pipeline event decides between a 4xx problem+json and a 200 event stream. The stream
+Request path of a prompt: ``pipeline.answer_start`` is given the request's builder, and one worker-thread call
+authenticates the bearer token, reads the conversation and prepares (limits, access, context, the stored
+messages); the first pipeline event decides between a 4xx problem+json and a 200 event stream. The stream
 writes each delta as the engine produces it; ``: ping`` comments keep idle proxies from closing it. A client
 that leaves only ends this generator: the answer's task goes on and stores the answer.
 """
@@ -11,8 +11,8 @@ that leaves only ends this generator: the answer's task goes on and stores the a
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -31,7 +31,6 @@ from apps.chat.pipeline import (
     PromptInput,
     Started,
     answer_start,
-    in_worker,
 )
 from apps.chat.selectors import get_conversation_for_user
 from apps.core.net import client_ip
@@ -162,20 +161,20 @@ def refusal_response(request: HttpRequest, event: Failed) -> JsonResponse:
 
 
 async def answer(request: HttpRequest, build) -> HttpResponse:
-    started = time.perf_counter()
     if request.method != "POST":
         return problem_response(request, 405, detail="Use POST.", headers={"Allow": "POST"})
-    try:
-        inp = await in_worker(build, request)
-    except Problem as problem:
-        return problem_response(request, problem.status, detail=problem.detail, headers=problem.headers)
-    auth_ms = round((time.perf_counter() - started) * 1000.0, 2)
-    handle = answer_start(inp)
+    # The token, the body and the conversation are checked in the same worker-thread call as the preparation.
+    handle = answer_start(partial(build, request))
     first = await handle.next_event()
     if isinstance(first, Failed):
+        if isinstance(first.cause, Problem):
+            problem = first.cause
+            return problem_response(request, problem.status, detail=problem.detail, headers=problem.headers)
+        if first.cause is not None:
+            raise first.cause
         return refusal_response(request, first)
     assert isinstance(first, Started)
-    phases = {"auth": auth_ms, "prepare": first.prepare_ms}
+    phases = {"auth": first.auth_ms, "prepare": first.prepare_ms}
     if wants_stream(request):
         response = StreamingHttpResponse(
             _sse(handle, first, phases), content_type="text/event-stream; charset=utf-8", headers=STREAM_HEADERS
@@ -192,13 +191,18 @@ async def _sse(handle: AnswerHandle, started: Started, phases: dict[str, float])
         event = await handle.next_event(settings.CHAT_PING_SECONDS)
         if event is None:
             yield PING
-        elif isinstance(event, Delta):
-            yield writer.delta(event)
-        elif isinstance(event, Finished):
-            yield b"".join(writer.closing(event, server_timing({**phases, **event.timings})))
-            return
-        else:
-            yield b"".join(writer.failure(event))
+            continue
+        # Deltas that queued up while the client was being written to leave in one write, not one each.
+        frames: list[bytes] = []
+        while isinstance(event, Delta):
+            frames.append(writer.delta(event))
+            event = handle.ready_event()
+        if isinstance(event, Finished):
+            frames += writer.closing(event, server_timing({**phases, **event.timings}))
+        elif isinstance(event, Failed):
+            frames += writer.failure(event)
+        yield b"".join(frames)
+        if event is not None:
             return
 
 

@@ -157,3 +157,23 @@ def test_a_blocked_prompt_through_ask_agent_is_a_400_problem_naming_the_scanner(
     assert response.headers["Content-Type"].startswith("application/problem+json")
     assert "Prompt Injection Detection" in response.json()["detail"]
     assert fake_llm.requests == []
+
+
+def test_an_acting_language_scanner_still_runs_on_the_prompt(conversation, fake_llm):
+    # Out of the box the language scanner allows everything and the chat skips it (without_inert); with an
+    # allowed-language list it can block, so it runs.
+    agent_scanner_override_set(
+        company=conversation.company,
+        actor=Actor.system(),
+        agent=conversation.agent,
+        scanner="language",
+        enabled=True,
+        settings={"allowed_languages": ["de"]},
+    )
+
+    _, events = collect(prompt(conversation, text="How many days of annual leave do I get this year?"))
+
+    assert [type(e) for e in events] == [Failed] and events[0].status == 400
+    assert "Language Detection" in events[0].message
+    assert fake_llm.requests == []
+    assert ScanHit.objects.get().scanner == "language"

@@ -230,3 +230,42 @@ def test_answer_guard_says_which_deltas_would_run_scanners(company):
     assert guard.scans_on(" there. ")
     assert guard.scans_on("x" * 500)
     assert not AnswerGuard({}).scans_on("Done. ")
+
+
+def test_without_inert_drops_only_scanners_whose_every_verdict_is_allow():
+    from apps.scanners.pipeline import without_inert
+    from apps.scanners.registry import SCANNERS
+
+    defaults = {name: spec.default_settings() for name, spec in SCANNERS.items()}
+    kept = without_inert(defaults)
+    assert "language" not in kept and "geo" not in kept
+    assert set(kept) == set(defaults) - {"language", "geo"}
+
+    acting = {
+        "language": SCANNERS["language"].parse({"allowed_languages": ["en"]}),
+        "geo": SCANNERS["geo"].parse({"mode": "block_list", "countries": ["FR"]}),
+    }
+    assert set(without_inert(acting)) == {"language", "geo"}
+    assert set(without_inert({"language": SCANNERS["language"].parse({"undetermined_action": "flag"})})) == {"language"}
+    assert set(without_inert({"geo": SCANNERS["geo"].parse({"missing_action": "block"})})) == {"geo"}
+
+
+def test_answer_guard_without_output_scanners_or_placeholders_passes_each_delta_at_once():
+    from apps.scanners.pipeline import AnswerGuard
+    from apps.scanners.registry import SCANNERS
+
+    guard = AnswerGuard({})
+    assert guard.passthrough
+    assert [guard.feed(d).release for d in ("Write to [EM", "AIL_1] now. ", "Done")] == [
+        "Write to [EM",
+        "AIL_1] now. ",
+        "Done",
+    ]
+    step, verdict = guard.finish()
+    assert step.release == "" and verdict.is_valid and guard.text == "Write to [EMAIL_1] now. Done"
+
+    # A placeholder to restore, or an output scanner, and the guard holds text back as before.
+    restoring = AnswerGuard({}, redaction_map={"[EMAIL_1]": "jane@example.com"})
+    assert not restoring.passthrough
+    assert restoring.feed("Write to [EM").release == "Write to "
+    assert not AnswerGuard({"pii": SCANNERS["pii"].default_settings()}).passthrough
