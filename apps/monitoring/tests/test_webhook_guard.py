@@ -8,7 +8,7 @@ from apps.monitoring.delivery import deliver_due, is_internal_host
 from apps.monitoring.models import Notification
 from apps.monitoring.services import Trigger, issue_raise, validate_webhook_url
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)  # delivery closes and reopens connections
 
 
 @pytest.fixture(autouse=True)
