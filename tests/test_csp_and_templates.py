@@ -141,3 +141,19 @@ def test_admin_is_branded(client, db):
     assert "<title>Log in | AIRisk admin</title>" in html
     assert finders.find("css/admin-brand.css")
     assert finders.find("img/airisk-mark.svg")
+
+
+def test_no_template_has_a_multi_line_short_comment():
+    """Django's {# #} ends on its line: one spread over two lines is printed on the page. Use {% comment %}."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    root = Path(settings.BASE_DIR)
+    offenders = []
+    for template in [*root.glob("templates/**/*.html"), *root.glob("apps/*/templates/**/*.html")]:
+        for number, line in enumerate(template.read_text().splitlines(), 1):
+            start = line.find("{#")
+            if start != -1 and "#}" not in line[start:]:
+                offenders.append(f"{template.relative_to(root)}:{number}")
+    assert offenders == []
