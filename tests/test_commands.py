@@ -220,8 +220,8 @@ def test_seed_demo_is_idempotent(db):
     counts = (Company.objects.count(), ApplicationUser.objects.count(), Group.objects.count(), APIUser.objects.count())
     second = json.loads(call("seed_demo", "--json"))
 
-    # The demo admin and user, the Everyone group and the client; seed_activity's synthetic colleagues (10) and
-    # their department groups (3) give the dashboards something to show.
+    # The demo admin, user and officer, the Everyone group and the client; seed_activity's synthetic colleagues
+    # (up to 12 people in all) and their department groups (3) give the dashboards something to show.
     assert counts == (1, 12, 4, 1)
     assert (
         Company.objects.count(),
@@ -231,7 +231,19 @@ def test_seed_demo_is_idempotent(db):
     ) == counts
     assert {**first, "client_secret": None} == second
     group = Group.objects.get(name=first["group"])
-    assert group.members.count() == 2
+    assert group.members.count() == 3
+    officer = ApplicationUser.objects.get(email=first["officer"])
+    assert officer.roles == ["monitor", "compliance", "user"]
+    # monitoring has its rules and the dashboards a shared overview, once
+    from apps.dashboards.models import Dashboard
+    from apps.monitoring.models import AlertRule
+
+    assert sorted(AlertRule.objects.values_list("kind", "scanner")) == [
+        ("scanner_hit", "pii"),
+        ("scanner_hit", "prompt_injection"),
+    ]
+    [overview] = Dashboard.objects.all()
+    assert overview.shared and overview.elements.count() >= 5
 
 
 def test_seed_demo_shows_the_demo_clients_secret_only_when_it_creates_it(db):

@@ -20,13 +20,27 @@ from apps.chat.models import Conversation
 from apps.companies.models import Company
 from apps.companies.services import company_create
 from apps.core.commands import AIRiskCommand
+from apps.dashboards.models import Dashboard
+from apps.dashboards.services import dashboard_create_starter, dashboard_update
 from apps.demo.activity import activity_seed
+from apps.monitoring.models import AlertRule
+from apps.monitoring.services import alert_rule_create
 from apps.oauth.models import APIUser
 from apps.oauth.services import api_client_create
 
 DEMO_SLUG = "demo"
 DEMO_ADMIN = ("admin@demo.airisk.local", "Demo Admin", ["admin", "user"])
 DEMO_USER = ("user@demo.airisk.local", "Demo User", ["user"])
+# Monitoring, compliance and dashboards: the officer's roles open all three.
+DEMO_OFFICER = ("officer@demo.airisk.local", "Demo Officer", ["monitor", "compliance", "user"])
+DEMO_DASHBOARD = "Overview"
+# Two alert rules, so that a blocked prompt in the demo chat opens an issue in /monitoring/ at once.
+DEMO_RULES = (
+    {"name": "Prompt injection attempts", "kind": "scanner_hit", "scanner": "prompt_injection", "min_score": 0.5,
+     "severity": "high", "enabled": True},
+    {"name": "Personal information in prompts", "kind": "scanner_hit", "scanner": "pii", "min_score": 0.0,
+     "direction": "prompt", "severity": "medium", "enabled": True},
+)  # fmt: skip
 DEMO_PASSWORD = "governance-first-42"
 DEMO_GROUP = "Everyone"
 DEMO_CLIENT = "Demo integration"
@@ -66,7 +80,7 @@ class Command(AIRiskCommand):
             name="Demo Company", slug=DEMO_SLUG, actor=actor
         )
         users = {}
-        for email, name, roles in (DEMO_ADMIN, DEMO_USER):
+        for email, name, roles in (DEMO_ADMIN, DEMO_USER, DEMO_OFFICER):
             users[email] = ApplicationUser.objects.filter(email__iexact=email).first() or user_create(
                 company=company, email=email, name=name, roles=roles, password=DEMO_PASSWORD, actor=actor
             )
@@ -88,6 +102,7 @@ class Command(AIRiskCommand):
         )
         if not Conversation.objects.for_company(company).exists():
             activity_seed(company=company, conversations=DEMO_CONVERSATIONS, users=12)
+        self.oversight(company, users[DEMO_ADMIN[0]], actor)
         client, secret = APIUser.objects.for_company(company).filter(name=DEMO_CLIENT).first(), None
         if client is None:
             client, secret = api_client_create(
@@ -101,7 +116,8 @@ class Command(AIRiskCommand):
             )
         line = (
             f"Demo company '{company.slug}' is ready. Log in at {base_url}/admin/ as "
-            f"{DEMO_ADMIN[0]} with password {DEMO_PASSWORD} (plain user: {DEMO_USER[0]}, same password). "
+            f"{DEMO_ADMIN[0]} with password {DEMO_PASSWORD} (plain user: {DEMO_USER[0]}; monitoring, compliance "
+            f"and dashboards: {DEMO_OFFICER[0]}; same password; people chat at {base_url}/login/). "
             f"Demo API client: client_id {client.client_id}, redirect URI {DEMO_REDIRECT_URI}, {client_line}. "
             f"Demo agent {agent.name!r} (id {agent.public_id}) on the development engine {DEMO_ENGINE_URL} "
             f"(check it: manage.py check_agent {agent.public_id})."
@@ -111,6 +127,7 @@ class Command(AIRiskCommand):
             "admin_url": f"{base_url}/admin/",
             "admin": DEMO_ADMIN[0],
             "user": DEMO_USER[0],
+            "officer": DEMO_OFFICER[0],
             "password": DEMO_PASSWORD,
             "group": group.name,
             "client_id": client.client_id,
@@ -119,6 +136,15 @@ class Command(AIRiskCommand):
             "agent": agent.public_id,
             "template": template.name,
         }
+
+    def oversight(self, company, admin, actor) -> None:
+        """The demo's alert rules and a dashboard shared with the company, each made once."""
+        if not AlertRule.objects.for_company(company).exists():
+            for data in DEMO_RULES:
+                alert_rule_create(company=company, actor=actor, data=dict(data))
+        if not Dashboard.objects.for_company(company).filter(name=DEMO_DASHBOARD).exists():
+            dashboard = dashboard_create_starter(company=company, actor=actor, owner=admin, name=DEMO_DASHBOARD)
+            dashboard_update(company=company, actor=actor, dashboard=dashboard, shared=True)
 
     def demo_agent(self, company, group, users, actor) -> Agent:
         """The demo agent on the development engine, granted to the demo group, everyone's default."""
