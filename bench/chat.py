@@ -6,14 +6,24 @@ What it does:
     development engine and --streams conversations (the seeded company is deleted at the end);
  2. starts the development engine (manage.py run_demo_llm) scripted to stream 50 deltas per answer, and the
     production server: gunicorn with --workers uvicorn workers (airisk.workers.UvicornWorker);
- 3. latency: at each concurrency of --concurrency (default 1, 50, 200), --rounds rounds of that many
-    simultaneous requests, first straight to the engine, then through POST /api/Chat/AskAgent; reports the time
-    to the first delta, p50 and p99, of each, and the difference (what AIRisk adds), with the server's own
-    phases from the Server-Timing header (auth, prepare) and the trailing run data (engine, store);
+ 3. latency, at each concurrency N of --concurrency (default 1, 50, 200), first straight to the engine, then
+    through POST /api/Chat/AskAgent, in one or both ways of arriving (--arrivals, default both):
+    - steady: N virtual users, each in a closed loop (send, read the stream to its end, send the next at once),
+      their first requests spread over one answer's length; after --warmup seconds, every request started in the
+      next --duration seconds is measured, so that about N streams are open all the time (a steady load of N
+      concurrent users, the way proxy overheads such as LiteLLM's are published). Also reports the arrival rate
+      and the CPU used in the window by the server processes, the engine, this client and the whole machine;
+    - burst: --rounds rounds of N requests sent in the same millisecond (a spike: the last of the N waits for
+      the other N-1 to be prepared);
+    reports the time to the first delta, p50 and p99, of the engine and of AIRisk, and what AIRisk adds: the
+    difference of the two distributions' percentiles, and, paired per request, AIRisk's first delta minus the
+    engine's first token as the server saw it (the `first_token` of the trailing run data), with the server's
+    own phases from the Server-Timing header (auth, prepare) and the trailing run data (first_token, store);
  4. capacity: --streams simultaneous AskAgent streams of slow answers (50 deltas, --slow-delay apart), every one
     read to its end; reports how many completed and the peak resident memory of the server processes.
 
     python bench/chat.py --database-url postgres://postgres@127.0.0.1:5432/bench_chat
+    python bench/chat.py --arrivals steady --duration 20 --streams 0   # steady load only, no capacity phase
 
 A raw asyncio HTTP/1.1 client reads the streams, so that the client's own cost stays small next to the server's.
 """
@@ -24,6 +34,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import re
 import secrets
 import signal
@@ -49,7 +60,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--cache-url", default="redis://127.0.0.1:6379/14")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (default 2: the cores)")
     parser.add_argument("--concurrency", default="1,50,200")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds per concurrency (default 5)")
+    parser.add_argument(
+        "--arrivals",
+        choices=("both", "steady", "burst"),
+        default="both",
+        help="steady: N users in closed loops; burst: rounds of N simultaneous requests; both (default)",
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="burst: rounds per concurrency (default 5)")
+    parser.add_argument("--warmup", type=float, default=5.0, help="steady: seconds before measuring (default 5)")
+    parser.add_argument("--duration", type=float, default=15.0, help="steady: seconds measured (default 15)")
     parser.add_argument("--delay", type=float, default=0.01, help="seconds between deltas, latency phase")
     parser.add_argument("--streams", type=int, default=1000, help="simultaneous streams, capacity phase")
     parser.add_argument("--slow-delay", type=float, default=0.2, help="seconds between deltas, capacity phase")
@@ -258,32 +277,202 @@ def pss_mb(root_pid: int) -> float:
     return rss_mb(root_pid, "Pss:", "smaps_rollup")
 
 
-async def latency_phase(args, engine_port: int, port: int, seeded: dict) -> None:
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU time the processes have used so far (children that ended not counted)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def tree(root_pid: int) -> list[int]:
+    children = Path(f"/proc/{root_pid}/task/{root_pid}/children")
+    return [root_pid] + ([int(pid) for pid in children.read_text().split()] if children.exists() else [])
+
+
+def machine_busy() -> tuple[float, float]:
+    """Busy and total CPU seconds of the whole machine so far (every process: ours and the others' work)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    total = sum(values[:8])
+    idle = values[3] + values[4]
+    tick = os.sysconf("SC_CLK_TCK")
+    return (total - idle) / tick, total / tick
+
+
+class CpuWindow:
+    """CPU used between ``start()`` and ``stop()``, in cores (1.0 = one core busy the whole window)."""
+
+    def __init__(self, pids: dict[str, list[int]]):
+        self.pids = pids
+
+    def _read(self) -> dict[str, float]:
+        busy, total = machine_busy()
+        return {
+            **{name: cpu_seconds(p) for name, p in self.pids.items()},
+            "client": sum(os.times()[:2]),
+            "machine": busy,
+            "machine_total": total,
+            "wall": time.perf_counter(),
+        }
+
+    def start(self) -> None:
+        self.before = self._read()
+
+    def stop(self) -> dict[str, float]:
+        after = self._read()
+        wall = after["wall"] - self.before["wall"]
+        used = {name: (after[name] - self.before[name]) / wall for name in after if name not in ("wall",)}
+        cores = used.pop("machine_total")
+        used["machine"] = used["machine"] / cores * (os.cpu_count() or 1) if cores else 0.0
+        used["server_seconds"] = (after["server"] - self.before["server"]) if "server" in after else 0.0
+        return used
+
+
+async def closed_loop(n: int, warmup: float, duration: float, stagger: float, request, cpu: CpuWindow) -> dict:
+    """N users, each sending the next request as soon as the last one's stream ended. The results of the requests
+    started within [warm-up end, warm-up end + duration]; in-flight requests at the window's end are read to
+    their end and counted (their start was inside the window)."""
+    begin = time.perf_counter()
+    window_start, window_end = begin + warmup, begin + warmup + duration
+    results: list[dict] = []
+
+    async def user(i: int) -> None:
+        await asyncio.sleep(random.uniform(0, stagger))
+        while (now := time.perf_counter()) < window_end:
+            result = await request(i)
+            if now >= window_start:
+                results.append(result)
+
+    async def sample() -> dict:
+        await asyncio.sleep(max(0.0, window_start - time.perf_counter()))
+        cpu.start()
+        await asyncio.sleep(max(0.0, window_end - time.perf_counter()))
+        return cpu.stop()
+
+    sampler = asyncio.create_task(sample())
+    await asyncio.gather(*(user(i) for i in range(n)))
+    return {"results": results, "cpu": await sampler, "rate": len(results) / duration}
+
+
+def engine_request(engine_port: int):
+    body = {"model": "airisk-demo", "stream": True, "messages": [{"role": "user", "content": "Tell me about leave."}]}
+    return lambda i: post_stream(engine_port, "/v1/chat/completions", body, {}, FIRST_ENGINE_TOKEN)
+
+
+def airisk_request(port: int, token: str, conversations: list[str]):
+    headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
+    return lambda i: post_stream(
+        port,
+        "/api/Chat/AskAgent",
+        {"conversationID": conversations[i], "text": "Tell me about leave."},
+        headers,
+        FIRST_DELTA,
+    )
+
+
+def summarize(n: int, engine: list[dict], airisk: list[dict]) -> tuple[str, dict]:
+    """One table row: engine and AIRisk first delta, added (difference of percentiles; paired per request), phases."""
+    failures = sum(r["first"] is None or DONE not in r["body"] for r in airisk)
+    e = [r["first"] * 1000 for r in engine if r["first"] is not None]
+    a = [r["first"] * 1000 for r in airisk if r["first"] is not None]
+    phases: dict[str, list[float]] = {}
+    paired: list[float] = []
+    for result in airisk:
+        found = phases_of(result)
+        for name, value in found.items():
+            phases.setdefault(name, []).append(value)
+        if result["first"] is not None and "first_token" in found:
+            paired.append(result["first"] * 1000 - found["first_token"])
+    summary = ", ".join(
+        f"{k} {statistics.median(v):.1f}" for k in ("auth", "prepare", "first_token", "store") if (v := phases.get(k))
+    )
+    figures = {
+        "engine": (percentile(e, 0.5), percentile(e, 0.99)),
+        "airisk": (percentile(a, 0.5), percentile(a, 0.99)),
+        "paired": (percentile(paired, 0.5), percentile(paired, 0.99)) if paired else (float("nan"),) * 2,
+    }
+    row = (
+        f"{n:>10} | {len(e):>5} / {len(airisk):>5} | {figures['engine'][0]:6.1f} / {figures['engine'][1]:6.1f} | "
+        f"{figures['airisk'][0]:7.1f} / {figures['airisk'][1]:7.1f} | "
+        f"{figures['airisk'][0] - figures['engine'][0]:6.1f} / {figures['airisk'][1] - figures['engine'][1]:6.1f} | "
+        f"{figures['paired'][0]:6.1f} / {figures['paired'][1]:6.1f} | {summary}"
+        + (f"  FAILED {failures}" if failures else "")
+    )
+    return row, figures
+
+
+HEADER = (
+    "concurrent | requests eng / AIRisk | engine p50 / p99 | AIRisk p50 / p99 | added p50 / p99 | "
+    "paired p50 / p99 | phases p50 ms"
+)
+
+
+async def steady_phase(args, engine_port: int, port: int, seeded: dict, pids: dict[str, list[int]]) -> None:
     script_engine(engine_port, args.delay)
-    print(f"\nTime to first delta, 50 deltas per answer {args.delay * 1000:.0f} ms apart, {args.rounds} rounds each")
-    print("concurrent | engine p50 / p99 ms | AIRisk p50 / p99 ms | added p50 / p99 ms | phases p50 ms")
+    stagger = 50 * args.delay
+    print(
+        f"\nSteady: N users in closed loops, {args.warmup:.0f} s warm-up, {args.duration:.0f} s measured; first delta "
+        f"(ms), 50 deltas per answer {args.delay * 1000:.0f} ms apart"
+    )
+    print(HEADER)
+    loads: list[str] = []
+    for n in [int(x) for x in args.concurrency.split(",")]:
+        load = os.getloadavg()[0]
+        cpu = CpuWindow(pids)
+        engine = await closed_loop(n, args.warmup, args.duration, stagger, engine_request(engine_port), cpu)
+        airisk = await closed_loop(
+            n,
+            args.warmup,
+            args.duration,
+            stagger,
+            airisk_request(port, seeded["token"], seeded["conversations"]),
+            cpu,
+        )
+        row, _ = summarize(n, engine["results"], airisk["results"])
+        print(row)
+        used, eused = airisk["cpu"], engine["cpu"]
+        per_request = used["server_seconds"] * 1000 / max(1, len(airisk["results"]))
+        loads.append(
+            f"{n:>10} | load {load:4.1f} | engine alone {engine['rate']:6.1f} req/s, engine {eused['engine']:.2f} "
+            f"cores, machine {eused['machine']:.2f} | AIRisk {airisk['rate']:6.1f} req/s: server "
+            f"{used['server']:.2f} cores ({per_request:.1f} ms/request), engine {used['engine']:.2f}, client "
+            f"{used['client']:.2f}, machine {used['machine']:.2f} of {os.cpu_count()}"
+        )
+    print("CPU in the measured window (cores busy on average; machine: every process, ours and others'):")
+    print("\n".join(loads))
+
+
+async def burst_phase(args, engine_port: int, port: int, seeded: dict) -> None:
+    script_engine(engine_port, args.delay)
+    print(
+        f"\nBurst: {args.rounds} rounds of N simultaneous requests; first delta (ms), 50 deltas per answer "
+        f"{args.delay * 1000:.0f} ms apart"
+    )
+    print(HEADER)
     for n in [int(x) for x in args.concurrency.split(",")]:
         engine, airisk = [], []
+        load = os.getloadavg()[0]
         await airisk_round(port, seeded["token"], seeded["conversations"], min(n, 5))  # warm the workers
         for _ in range(args.rounds):
             engine += await engine_round(engine_port, n)
             airisk += await airisk_round(port, seeded["token"], seeded["conversations"], n)
-        failures = sum(r["first"] is None or DONE not in r["body"] for r in airisk)
-        e = [r["first"] * 1000 for r in engine if r["first"] is not None]
-        a = [r["first"] * 1000 for r in airisk if r["first"] is not None]
-        phases: dict[str, list[float]] = {}
-        for result in airisk:
-            for name, value in phases_of(result).items():
-                phases.setdefault(name, []).append(value)
-        summary = ", ".join(
-            f"{k} {statistics.median(v):.1f}" for k, v in phases.items() if k in ("auth", "prepare", "store")
-        )
-        print(
-            f"{n:>10} | {percentile(e, 0.5):7.1f} / {percentile(e, 0.99):7.1f} | {percentile(a, 0.5):7.1f} / "
-            f"{percentile(a, 0.99):7.1f} | {percentile(a, 0.5) - percentile(e, 0.5):6.1f} / "
-            f"{percentile(a, 0.99) - percentile(e, 0.99):6.1f} | {summary}"
-            + (f"  FAILED {failures}" if failures else "")
-        )
+        row, _ = summarize(n, engine, airisk)
+        print(f"{row} (load {load:.1f})")
+
+
+async def latency_phase(args, engine_port: int, port: int, seeded: dict, pids: dict[str, list[int]]) -> None:
+    print(
+        "added: AIRisk's percentile minus the engine's (the engine measured alone, the same way); paired: per "
+        "request, AIRisk's first delta minus the engine's first token as the server saw it"
+    )
+    if args.arrivals in ("both", "steady"):
+        await steady_phase(args, engine_port, port, seeded, pids)
+    if args.arrivals in ("both", "burst"):
+        await burst_phase(args, engine_port, port, seeded)
 
 
 async def capacity_phase(args, engine_port: int, port: int, seeded: dict, server_pid: int) -> None:
@@ -347,7 +536,8 @@ def main() -> None:
     try:
         wait_until_up(port)
         time.sleep(0.5)
-        asyncio.run(latency_phase(args, engine_port, port, seeded))
+        pids = {"server": tree(server.pid), "engine": [engine.pid]}
+        asyncio.run(latency_phase(args, engine_port, port, seeded, pids))
         if args.streams:
             asyncio.run(capacity_phase(args, engine_port, port, seeded, server.pid))
     finally:
