@@ -35,7 +35,7 @@ run: migrate
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
 	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py run_demo_llm --port 8765 & demo_llm=$$!; \
 	trap 'kill $$demo_llm 2>/dev/null; wait $$demo_llm 2>/dev/null' EXIT; \
-	DEBUG=$${DEBUG:-true} $(BIN)/uvicorn airisk.asgi:application --host $(HOST) --port $(PORT) --no-proxy-headers --lifespan off --reload --reload-dir apps --reload-dir airisk
+	DEBUG=$${DEBUG:-true} $(BIN)/uvicorn airisk.asgi:application --host $(HOST) --port $(PORT) --no-proxy-headers --lifespan on --timeout-graceful-shutdown 5 --reload --reload-dir apps --reload-dir airisk
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

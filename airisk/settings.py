@@ -451,6 +451,10 @@ CHAT_CONTEXT_BUDGET_CHARS = env.int("CHAT_CONTEXT_BUDGET_CHARS", default=6_000)
 CHAT_CONTEXT_PASSAGES = env.int("CHAT_CONTEXT_PASSAGES", default=8)
 CHAT_ANSWER_MAX_SECONDS = env.int("CHAT_ANSWER_MAX_SECONDS", default=600)
 CHAT_CANCEL_POLL_SECONDS = env.float("CHAT_CANCEL_POLL_SECONDS", default=0.5)
+# On shutdown (deploys, SIGTERM), how long the answers still running may go on before they are stopped and stored
+# as incomplete ("server_shutdown"). Keep it below gunicorn's --graceful-timeout (30 s in docker/Dockerfile): the
+# open connections get what is left of it (airisk/workers.py).
+CHAT_SHUTDOWN_GRACE_SECONDS = env.float("CHAT_SHUTDOWN_GRACE_SECONDS", default=20.0)
 CHAT_PING_SECONDS = env.float("CHAT_PING_SECONDS", default=15.0)
 # Threads per server process for the chat's database work (keep below DB_POOL_MAX_SIZE).
 CHAT_DB_THREADS = env.int("CHAT_DB_THREADS", default=16)

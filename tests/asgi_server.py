@@ -11,13 +11,13 @@ import uvicorn
 
 
 class LiveAsgiServer:
-    def __init__(self, app_path: str = "airisk.asgi:application") -> None:
+    def __init__(self, app_path: str = "airisk.asgi:application", *, lifespan: str = "off") -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         config = uvicorn.Config(
-            app_path, log_level="warning", lifespan="off", proxy_headers=False, timeout_graceful_shutdown=2
+            app_path, log_level="warning", lifespan=lifespan, proxy_headers=False, timeout_graceful_shutdown=2
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
@@ -36,6 +36,10 @@ class LiveAsgiServer:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def stop(self, timeout: float = 10) -> None:
+        """As on SIGTERM: stop accepting, wait for open connections, then the lifespan shutdown (when on)."""
         self.server.should_exit = True
-        self.thread.join(10)
+        self.thread.join(timeout)
         self.sock.close()

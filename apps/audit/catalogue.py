@@ -94,6 +94,11 @@ ACTIONS: dict[str, ActionText] = {
     "chat.answer_blocked": ActionText(
         "Answer blocked", "{actor} got an answer of {agent} in {target} that was blocked: {reason}"
     ),
+    "chat.answer_interrupted": ActionText(
+        "Interrupted answer closed",
+        "{actor} closed an answer of {agent} in {target} that a stopped server left unfinished, as incomplete"
+        "[ ({input_tokens} + {output_tokens} tokens estimated, {cost} USD)]",
+    ),
     # people and groups
     "server_admin.created": ActionText("Server admin created", "{actor} created the server admin {target}"),
     "user.created": ActionText("User added", "{actor} added the user {target}"),

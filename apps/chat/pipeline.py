@@ -7,7 +7,9 @@
 The generation is a detached asyncio task, not the consumer's coroutine: a client that disconnects mid-answer
 abandons ``events()`` but the task runs on, stores the answer, its usage and its cost, and the next
 GetConversation shows it. The task keeps a strong reference to itself (``_RUNNING``) until it is done, so the
-garbage collector cannot drop it when nobody listens any more.
+garbage collector cannot drop it when nobody listens any more. When the server shuts down, ``answers_drain`` (called
+by the ASGI lifespan handler in airisk/asgi.py) lets the running answers finish for a grace period, then stops the
+rest as incomplete with reason "server_shutdown": what was generated is stored and billed, never lost.
 
 Database work happens in exactly two worker-thread calls (``in_worker``: sync_to_async on a thread pool of its
 own), each one transaction: ``_prepare`` before the first
@@ -217,7 +219,7 @@ def _record_exchange(inp: PromptInput, record: UsageRecord, hits: list) -> None:
 
 # --- the handle ---------------------------------------------------------------------------------------------------
 
-_RUNNING: set[asyncio.Task] = set()
+_RUNNING: dict[asyncio.Task, AnswerHandle] = {}
 # Cancellation requested in this process: set at once. Other processes learn it from the cache flag.
 _LOCAL_CANCEL: dict[str, asyncio.Event] = {}
 
@@ -234,6 +236,11 @@ class AnswerHandle:
         self.user_message_id = user_message_id
         self._queue: asyncio.Queue[Event] = asyncio.Queue()
         self.task: asyncio.Task | None = None
+        # Set by answers_drain: the answer stops and is stored as incomplete with this reason.
+        self.stop_reason: str | None = None
+        # True only while the generation awaits the engine's next event: the one place answers_drain may
+        # interrupt it (a slow first token), never while a worker thread scans the answer.
+        self.waiting_engine = False
 
     async def events(self) -> AsyncIterator[Event]:
         while True:
@@ -277,9 +284,13 @@ def answer_start(inp: PromptInput | Callable[[], PromptInput]) -> AnswerHandle:
         _run(inp, handle), name=f"chat-answer-{handle.message_id}", context=contextvars.Context()
     )
     handle.task = task
-    _RUNNING.add(task)
-    task.add_done_callback(_RUNNING.discard)
+    _RUNNING[task] = handle
+    task.add_done_callback(_forget)
     return handle
+
+
+def _forget(task: asyncio.Task) -> None:
+    _RUNNING.pop(task, None)
 
 
 async def answer_cancel(*, company: Company, user: ApplicationUser, message_id: str) -> bool:
@@ -292,6 +303,44 @@ async def answer_cancel(*, company: Company, user: ApplicationUser, message_id: 
         local.set()
     await cache.aset(cancel_key(message_id), 1, timeout=settings.CHAT_ANSWER_MAX_SECONDS)
     return True
+
+
+SHUTDOWN_REASON = "server_shutdown"
+# How long answers_drain waits for the answers it stopped to be stored (one database write each). Part of the
+# shutdown budget in airisk/workers.py.
+DRAIN_STORE_SECONDS = 5.0
+
+
+async def answers_drain(timeout: float, *, store_timeout: float = DRAIN_STORE_SECONDS) -> dict[str, int]:
+    """The server is shutting down (the ASGI lifespan handler, airisk/asgi.py): let the answers running in this
+    process finish for at most ``timeout`` seconds, then stop the rest as incomplete with reason "server_shutdown"
+    (what was generated is stored, its usage estimated and billed) and wait at most ``store_timeout`` seconds for
+    them to be stored. Answers whose clients left and answers still streamed to a client are treated alike.
+
+    Returns the counts: ``finished`` (ended by themselves within the grace), ``stopped`` (stopped and stored) and
+    ``left`` (not stored in time: ``close_interrupted_answers`` closes them later, as after a crash)."""
+    running = list(_RUNNING)
+    if not running:
+        return {"finished": 0, "stopped": 0, "left": 0}
+    logger.info("waiting up to %s s for %d chat answer(s) before shutting down", timeout, len(running))
+    _, pending = await asyncio.wait(running, timeout=max(timeout, 0))
+    left: set[asyncio.Task] = set()
+    if pending:
+        for task in pending:
+            handle = _RUNNING.get(task)
+            if handle is None:
+                continue
+            handle.stop_reason = SHUTDOWN_REASON
+            if handle.waiting_engine:
+                task.cancel()  # _generate turns this into a stop; elsewhere it stops before its next engine read
+        _, left = await asyncio.wait(pending, timeout=store_timeout)
+        logger.warning(
+            "stopped %d chat answer(s) at shutdown (stored as incomplete, %s); %d not stored in time",
+            len(pending) - len(left),
+            SHUTDOWN_REASON,
+            len(left),
+        )
+    return {"finished": len(running) - len(pending), "stopped": len(pending) - len(left), "left": len(left)}
 
 
 def _in_progress_of(company: Company, user: ApplicationUser, message_id: str) -> bool:
@@ -812,6 +861,7 @@ async def _generate(inp: PromptInput, handle: AnswerHandle, prepared: Prepared) 
     blocked: list[ScanResult] | None = None
     first_token_ms: float | None = None
     finish: Finish | None = None
+    asked = False  # whether the engine was asked at all (answers_drain may stop an answer before that)
     outcome: AnswerOutcome
 
     def show(text: str) -> None:
@@ -828,22 +878,36 @@ async def _generate(inp: PromptInput, handle: AnswerHandle, prepared: Prepared) 
                 prompt=prepared.prompt or inp.text,
             )
             async with aclosing(events) as stream:
-                async for event in stream:
-                    if isinstance(event, TextDelta):
-                        if first_token_ms is None:
-                            first_token_ms = _ms(started)
-                        if guard.scans_on(event.text):
-                            step = await _off_loop(guard.feed, event.text)
+                try:
+                    while handle.stop_reason is None:
+                        asked = handle.waiting_engine = True
+                        try:
+                            event = await anext(stream)
+                        except StopAsyncIteration:
+                            break
+                        finally:
+                            handle.waiting_engine = False
+                        if isinstance(event, TextDelta):
+                            if first_token_ms is None:
+                                first_token_ms = _ms(started)
+                            if guard.scans_on(event.text):
+                                step = await _off_loop(guard.feed, event.text)
+                            else:
+                                step = guard.feed(event.text)  # a buffer append: no scanning on the loop
+                            show(step.release)
+                            if step.blocked:
+                                blocked = step.blocked
+                                break  # the answer is cut here: aclosing stops the provider generating
+                            if local.is_set():
+                                break  # aclosing closes the upstream response: the provider stops generating
                         else:
-                            step = guard.feed(event.text)  # a buffer append: no scanning on the loop
-                        show(step.release)
-                        if step.blocked:
-                            blocked = step.blocked
-                            break  # the answer is cut here: aclosing stops the provider generating
-                        if local.is_set():
-                            break  # aclosing closes the upstream response: the provider stops generating
-                    else:
-                        finish = event
+                            finish = event
+                except asyncio.CancelledError:
+                    # answers_drain interrupted the wait for the engine (the server is shutting down): the answer
+                    # is stored as stopped below, not lost. Any other cancellation goes on as one.
+                    if handle.stop_reason is None:
+                        raise
+                    asyncio.current_task().uncancel()
         last, verdict = guard.finish() if guard.passthrough else await _off_loop(guard.finish)
         blocked = blocked or last.blocked
         if not blocked:
@@ -853,10 +917,11 @@ async def _generate(inp: PromptInput, handle: AnswerHandle, prepared: Prepared) 
             reason = PipelineResult(False, "", 1.0, blocked).block_reason()
             usage = finish.usage if finish is not None else estimated_usage(prepared, prepared.prompt, guard.text)
             outcome = AnswerOutcome(text, MessageStatus.FAILED, "blocked", "", "", usage, blocked_reason=reason)
-        elif finish is None:  # cancelled by the user
-            outcome = AnswerOutcome(
-                text, MessageStatus.INCOMPLETE, "cancelled", "", "cancelled", estimated_usage(prepared, inp.text, text)
-            )
+        elif finish is None:  # stopped: by the user ("cancelled") or by the server's shutdown (answers_drain)
+            reason = handle.stop_reason or "cancelled"
+            # An answer stopped before the engine was asked cost nothing.
+            usage = estimated_usage(prepared, inp.text, text) if asked else Usage(0, 0)
+            outcome = AnswerOutcome(text, MessageStatus.INCOMPLETE, reason, "", reason, usage)
         else:
             incomplete = finish.reason in ("length", "content_filter")
             reason = {"length": "max_tokens", "content_filter": "content_filter"}.get(finish.reason, "")
