@@ -203,7 +203,12 @@ PROBE_ESTIMATE_MAX = 50_000
 
 def _probe(text_only: QuerySet[Message]) -> list[int] | None:
     """Up to ``EXACT_BELOW`` ids matching the text, read through the full-text index; None when PostgreSQL
-    expects so many matches that the page is better found by walking the newest messages."""
+    expects so many matches that the page is better found by walking the newest messages.
+
+    Unordered: any ``EXACT_BELOW`` matches tell "as many" as well as the oldest ones, and the index's own order lets
+    PostgreSQL stop reading at that many, where sorting first read and sorted every match (a word in 34,000 messages
+    of 1,000,000: 124 ms ordered, 18 ms unordered; bench/oversight.py)."""
+    text_only = text_only.order_by()
     ids = text_only.values_list("id", flat=True)[:EXACT_BELOW]
     if connection.vendor != "postgresql":
         return list(ids)
