@@ -305,7 +305,10 @@ def export_rows(*, company: Company | None, criteria: Criteria, chunk_size: int 
         chunk = matches
         if after is not None:
             created, pk = after
-            chunk = chunk.filter(Q(created__lt=created) | Q(created=created, id__lt=pk))
+            # The plain bound on ``created`` is what the recency index can start from: with the OR alone,
+            # PostgreSQL walked every newer message again for each chunk (2 s a chunk 700,000 messages deep; a
+            # 100,000-row export of a word in 13% of the messages ran at 1,100 rows/s, bench/oversight.py).
+            chunk = chunk.filter(Q(created__lte=created), Q(created__lt=created) | Q(created=created, id__lt=pk))
         with _custom_plans():
             values = list(chunk.values_list(*columns.values())[:chunk_size])
         if not values:
