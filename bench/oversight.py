@@ -269,6 +269,11 @@ def measure_compliance(company, admin, *, runs: int, warmup: int, export_rows: i
     return searches, exports
 
 
+def load_average() -> str:
+    """The machine's load (other work shares its cores): the 1, 5 and 15 minute averages."""
+    return " / ".join(f"{x:.1f}" for x in os.getloadavg()) + " (1, 5, 15 min)"
+
+
 def main() -> None:
     args = parse_args()
     setup(args.database_url)
@@ -278,9 +283,11 @@ def main() -> None:
     from apps.chat.models import Message
 
     print(f"measuring on {Message.objects.for_company(company).count()} messages ({args.requests} requests each)")
+    print(f"load average at the start: {load_average()}")
     results = [] if args.no_elements else measure_elements(company, admin, requests=args.requests, warmup=args.warmup)
     searches, exports = [], []
     if not args.no_compliance:
+        print(f"load average: {load_average()}")
         searches, exports = measure_compliance(
             company, admin, runs=args.search_runs, warmup=args.warmup, export_rows=args.export_rows
         )
@@ -301,7 +308,7 @@ def main() -> None:
             f"  export  {figure.fmt:5s} {figure.rows:,} rows: peak Python allocations {figure.traced_peak_mb:.1f} MB, "
             f"peak RSS growth {figure.rss_growth_mb:.1f} MB, {figure.rows_per_second:,.0f} rows/s"
         )
-    print(f"load average at the end: {' / '.join(f'{x:.1f}' for x in os.getloadavg())} (1, 5, 15 min)")
+    print(f"load average at the end: {load_average()}")
     if seconds is not None:
         print(f"seeding took {seconds:.0f} s")
 
