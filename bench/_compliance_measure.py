@@ -166,21 +166,22 @@ def _export(company, criteria, fmt: str, rows: int) -> tuple[int, int]:
 
 
 def measure_export(company, criteria, *, rows: int = 100_000, formats=("csv", "jsonl")) -> list[ExportFigure]:
-    """Each format exported twice: under tracemalloc (peak of Python allocations), then plain (time, rows/s, and the
-    process's peak RSS growth: VmHWM reset to the current RSS just before)."""
+    """Each format exported twice: plain first (time, rows/s, and the process's peak RSS growth: VmHWM reset to the
+    current RSS just before; tracemalloc's own bookkeeping would inflate it), then under tracemalloc (peak of Python
+    allocations)."""
     print(f"\nexport of {rows:,} rows (criteria {criteria.as_dict()}, newest first):")
     figures = []
     for fmt in formats:
-        tracemalloc.start()
-        _export(company, criteria, fmt, rows)
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
         Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
         before = _vm_hwm_kb()
         started = time.perf_counter()
         counted, size = _export(company, criteria, fmt, rows)
         seconds = time.perf_counter() - started
         after = _vm_hwm_kb()
+        tracemalloc.start()
+        _export(company, criteria, fmt, rows)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
         figure = ExportFigure(
             fmt=fmt,
             rows=counted,

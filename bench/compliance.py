@@ -15,8 +15,8 @@ What it does:
     page of 25: the page, its snippets and hits, the capped count), after one warm-up run, and prints p50 / p99 /
     max in milliseconds with the exact number of matches;
  4. exports --export-rows rows (text "team", newest first) as CSV and as JSON Lines through ``export_rows`` and
-    the export's generators: once under tracemalloc (peak of Python allocations), once without (time, rows/s, and
-    the process's peak RSS growth, VmHWM after resetting it).
+    the export's generators: once plain (time, rows/s, and the process's peak RSS growth, VmHWM after resetting
+    it), once under tracemalloc (peak of Python allocations).
 
 Steps 3 and 4 are bench/_compliance_measure.py, which bench/oversight.py runs too on seed_activity's company.
 
