@@ -8,7 +8,7 @@ CHROMIUM ?= /usr/bin/chromium
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help venv run test lint format migrate bench-oauth bench-users bench-scanners bench-scanner-accuracy bench-documents bench-engines bench-chat clean
+.PHONY: help venv run test lint format migrate bench-oauth bench-users bench-scanners bench-scanner-accuracy bench-documents bench-engines bench-chat bench-oversight bench-compliance clean
 
 help:
 	@echo "make run    - set up .venv, migrate, seed demo data, serve http://$(HOST):$(PORT) (SQLite by default)"
@@ -85,3 +85,12 @@ bench-engines: $(STAMP)
 # PostgreSQL with gunicorn + uvicorn workers and the development engine (see docs/chat-api.md, README).
 bench-chat: $(STAMP)
 	$(BIN)/python bench/chat.py $(BENCH_ARGS)
+
+# Oversight on PostgreSQL, 1,000,000 messages from seed_activity (seeded once into bench_oversight): each dashboard
+# element's data endpoint and the compliance searches p50/p99, the compliance export's memory for 100,000 rows.
+bench-oversight: $(STAMP)
+	$(BIN)/python bench/oversight.py $(BENCH_ARGS)
+
+# Compliance search p50/p99 and export memory on 1,000,000 COPY-seeded messages of varied text (bench_compliance).
+bench-compliance: $(STAMP)
+	$(BIN)/python bench/compliance.py $(BENCH_ARGS)

@@ -11,11 +11,14 @@ What it does:
     the full-text and recency indexes dropped during the load and rebuilt after it, then ANALYZE. An existing
     seed of that size is reused (--reseed to start again);
  3. runs each search scenario (rare and common words, two words, a phrase, a prefix, no match, filters alone and
-    with text, best match first) --runs times through ``selectors.search_page`` (first page of 25: the page, its
-    snippets and hits, the capped count), after one warm-up run, and prints p50 / p99 / max in milliseconds;
- 4. exports --export-rows rows (a user filter picked to match at least that many, cut by a date range) as CSV
-    through ``export_rows`` + ``csv_stream``: once under tracemalloc (peak of Python allocations), once without
-    (time, and the process's peak RSS growth, VmHWM after resetting it).
+    with text, scanner hits, flagged only, best match first) --runs times through ``selectors.search_page`` (first
+    page of 25: the page, its snippets and hits, the capped count), after one warm-up run, and prints p50 / p99 /
+    max in milliseconds with the exact number of matches;
+ 4. exports --export-rows rows (text "team", newest first) as CSV and as JSON Lines through ``export_rows`` and
+    the export's generators: once plain (time, rows/s, and the process's peak RSS growth, VmHWM after resetting
+    it), once under tracemalloc (peak of Python allocations).
+
+Steps 3 and 4 are bench/_compliance_measure.py, which bench/oversight.py runs too on seed_activity's company.
 
     python bench/compliance.py
     python bench/compliance.py --messages 200000 --runs 20
@@ -28,10 +31,8 @@ import importlib
 import io
 import os
 import random
-import statistics
 import sys
 import time
-import tracemalloc
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import _compliance_measure as measure  # noqa: E402
 from common import ensure_database  # noqa: E402
 
 COMPANY_SLUG = "bench-compliance"
@@ -371,19 +373,6 @@ def rebuild_indexes() -> None:
     print(f"indexes built and analyzed in {time.perf_counter() - started:.0f} s", flush=True)
 
 
-def percentiles(samples: list[float]) -> str:
-    ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
-    return f"p50 {statistics.median(ordered):7.1f} ms   p99 {p99:7.1f} ms   max {ordered[-1]:7.1f} ms"
-
-
-def vm_hwm_kb() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return 0
-
-
 def main() -> None:
     args = parse_args()
     setup_django(args.database_url)
@@ -392,8 +381,7 @@ def main() -> None:
     from apps.agents.models import Agent
     from apps.chat.models import Message
     from apps.companies.models import Company
-    from apps.compliance.export import csv_stream
-    from apps.compliance.selectors import Criteria, export_rows, search_page
+    from apps.compliance.selectors import Criteria
 
     company, _ = Company.objects.get_or_create(slug=COMPANY_SLUG, defaults={"name": "Bench Compliance"})
     if args.reseed:
@@ -417,77 +405,31 @@ def main() -> None:
     user = users[7]
     agent = agents[1]
     today = datetime.now(UTC).date()
-    scenarios = {
-        "rare word (arbitration)": Criteria(text="arbitration"),
-        "two rare words (escrow lawsuit)": Criteria(text="escrow lawsuit"),
-        "common word (policy)": Criteria(text="policy"),
-        "two common words (budget approval)": Criteria(text="budget approval"),
-        'phrase ("travel expense")': Criteria(text='"travel expense"'),
-        "prefix (secur*)": Criteria(text="secur*"),
-        "no match (zyxwv)": Criteria(text="zyxwv"),
-        "e-mail address (dana@example.com)": Criteria(text="dana@example.com"),
-        "common word + user": Criteria(text="policy", user=user),
-        "common word + agent + last 30 days": Criteria(
-            text="report", agent=agent, date_from=today - timedelta(days=30)
-        ),
-        "rare word + last 90 days": Criteria(text="ransomware", date_from=today - timedelta(days=90)),
-        "hits: pii": Criteria(hits=("pii",)),
-        "text + hits: pii (card)": Criteria(text="card", hits=("pii",)),
-        "flagged only": Criteria(flagged=True),
-        "feedback: Dislike + user": Criteria(feedback="Dislike", user=user),
-        "no text, user only": Criteria(user=user),
-        "common word, best match first": Criteria(text="contract", order="rank"),
-        "rare word, best match first": Criteria(text="whistleblower", order="rank"),
-    }
-    print(f"\nsearch, first page of 25 (page + snippets + hits + capped count), {args.runs} runs each:")
-    worst = 0.0
-    for name, criteria in scenarios.items():
-        search_page(company=company, criteria=criteria, page=1, page_size=25)  # warm-up
-        samples = []
-        total = 0
-        for _ in range(args.runs):
-            started = time.perf_counter()
-            page = search_page(company=company, criteria=criteria, page=1, page_size=25)
-            samples.append((time.perf_counter() - started) * 1000)
-            total = page.total
-        ordered = sorted(samples)
-        worst = max(worst, ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))])
-        shown = f">{total - 1:,}" if page.total_is_lower_bound else f"{total:,}"
-        print(f"  {name:40s} {shown:>8s} matches   {percentiles(samples)}")
-    print(f"  worst p99: {worst:.1f} ms (target 300 ms)")
-
-    # The export: a text that matches at least --export-rows messages, newest first, cut at that many by the
-    # generator's consumer (the export itself has no limit: the client stops reading).
-    if args.no_export:
-        return
-    criteria = Criteria(text="team")
-    print(f"\nexport of {args.export_rows:,} rows as CSV (criteria: text 'team'):")
-    tracemalloc.start()
-    started = time.perf_counter()
-    rows = size = 0
-    for piece in csv_stream(export_rows(company=company, criteria=criteria)):
-        size += len(piece)
-        rows += piece.count("\n")
-        if rows > args.export_rows:
-            break
-    traced_seconds = time.perf_counter() - started
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    print(f"  under tracemalloc: {rows - 1:,} rows, {size / 1e6:.1f} MB of CSV in {traced_seconds:.1f} s; "
-          f"peak Python allocations {peak / 1e6:.1f} MB")  # fmt: skip
-    Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
-    before = vm_hwm_kb()
-    started = time.perf_counter()
-    rows = size = 0
-    for piece in csv_stream(export_rows(company=company, criteria=criteria)):
-        size += len(piece)
-        rows += piece.count("\n")
-        if rows > args.export_rows:
-            break
-    seconds = time.perf_counter() - started
-    after = vm_hwm_kb()
-    print(f"  plain: {rows - 1:,} rows in {seconds:.1f} s ({(rows - 1) / seconds:,.0f} rows/s); "
-          f"peak RSS {after / 1024:.0f} MB, growth during the export {(after - before) / 1024:.1f} MB")  # fmt: skip
+    named = measure.scenarios(
+        rare="arbitration",
+        common="policy",
+        common2="report",
+        prefix="secur*",
+        phrase="travel expense",
+        user=user,
+        agent=agent,
+        hit_text="card",
+        hit_kind="pii",
+        today=today,
+        extra={
+            "two rare words (escrow lawsuit)": Criteria(text="escrow lawsuit"),
+            "two common words (budget approval)": Criteria(text="budget approval"),
+            "e-mail address (dana@example.com)": Criteria(text="dana@example.com"),
+            "rare word + last 90 days": Criteria(text="ransomware", date_from=today - timedelta(days=90)),
+            "feedback: Dislike + user": Criteria(feedback="Dislike", user=user),
+            "no text, user only": Criteria(user=user),
+        },
+    )
+    measure.time_searches(
+        company, named, runs=args.runs, label=" (selectors.search_page: page + snippets + hits + capped count)"
+    )
+    if not args.no_export:
+        measure.measure_export(company, Criteria(text="team"), rows=args.export_rows)
 
 
 if __name__ == "__main__":

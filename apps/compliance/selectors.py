@@ -203,7 +203,12 @@ PROBE_ESTIMATE_MAX = 50_000
 
 def _probe(text_only: QuerySet[Message]) -> list[int] | None:
     """Up to ``EXACT_BELOW`` ids matching the text, read through the full-text index; None when PostgreSQL
-    expects so many matches that the page is better found by walking the newest messages."""
+    expects so many matches that the page is better found by walking the newest messages.
+
+    Unordered: any ``EXACT_BELOW`` matches tell "as many" as well as the oldest ones, and the index's own order lets
+    PostgreSQL stop reading at that many, where sorting first read and sorted every match (a word in 34,000 messages
+    of 1,000,000: 124 ms ordered, 18 ms unordered; bench/oversight.py)."""
+    text_only = text_only.order_by()
     ids = text_only.values_list("id", flat=True)[:EXACT_BELOW]
     if connection.vendor != "postgresql":
         return list(ids)
@@ -300,7 +305,10 @@ def export_rows(*, company: Company | None, criteria: Criteria, chunk_size: int 
         chunk = matches
         if after is not None:
             created, pk = after
-            chunk = chunk.filter(Q(created__lt=created) | Q(created=created, id__lt=pk))
+            # The plain bound on ``created`` is what the recency index can start from: with the OR alone,
+            # PostgreSQL walked every newer message again for each chunk (2 s a chunk 700,000 messages deep; a
+            # 100,000-row export of a word in 13% of the messages ran at 1,100 rows/s, bench/oversight.py).
+            chunk = chunk.filter(Q(created__lte=created), Q(created__lt=created) | Q(created=created, id__lt=pk))
         with _custom_plans():
             values = list(chunk.values_list(*columns.values())[:chunk_size])
         if not values:

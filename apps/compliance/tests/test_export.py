@@ -9,7 +9,9 @@ import io
 import json
 import tracemalloc
 
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.audit.models import AuditEvent
@@ -94,6 +96,32 @@ def test_export_walks_past_equal_timestamps_without_losing_or_repeating_rows(com
     )
     rows = list(export_rows(company=company, criteria=Criteria(text="tick"), chunk_size=4))
     assert len(rows) == 25 and len({row["messageId"] for row in rows}) == 25
+
+
+def test_export_chunks_start_from_a_bound_the_recency_index_can_seek(company, officer, agent):
+    """Each chunk after the first bounds ``created`` plainly (``<=``), besides the (created, id) keyset: with the OR
+    alone PostgreSQL re-read every newer message for each chunk (quadratic; bench/oversight.py). The rows still come
+    newest first, ties by id, each once."""
+    conversation = Conversation.objects.create(company=company, user=officer, agent=agent)
+    moment = timezone.now()
+    Message.objects.bulk_create(
+        Message(
+            company=company,
+            conversation=conversation,
+            message_type="User",
+            text=f"clock tick {n}",
+            created=moment - dt.timedelta(seconds=n // 5),
+        )
+        for n in range(23)
+    )
+    with CaptureQueriesContext(connection) as queries:
+        rows = list(export_rows(company=company, criteria=Criteria(text="tick"), chunk_size=4))
+    keys = [(row["created"], row["pk"]) for row in rows]
+    assert len(rows) == 23 and keys == sorted(keys, reverse=True)
+    chunks = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT") and "LIMIT 4" in q["sql"]]
+    assert len(chunks) == 6
+    assert '"chat_message"."created" <=' not in chunks[0]
+    assert all('"chat_message"."created" <=' in sql for sql in chunks[1:])
 
 
 def test_export_of_20000_rows_holds_one_chunk_in_memory(company, officer, agent):
