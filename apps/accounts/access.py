@@ -21,7 +21,7 @@ from apps.accounts.models import ROLE_FIELDS
 
 PORTAL_LOGIN_URL = "chat:login"  # the portal's login page (/login/), a URL name so that no app import is needed
 
-# Who may open each oversight area, the same roles as the API grants (apps/oauth/grants.py).
+# Who may open each oversight area; the API grants of the same names carry these roles (apps/oauth/grants.py).
 MONITORING_ROLES = ("admin", "monitor")
 COMPLIANCE_ROLES = ("compliance",)
 DASHBOARD_ROLES = ("admin", "monitor", "compliance")

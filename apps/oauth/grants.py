@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
+from apps.accounts.access import COMPLIANCE_ROLES, DASHBOARD_ROLES, MONITORING_ROLES
 from apps.accounts.models import ROLE_FIELDS, ApplicationUser, Role
 
 USERS_READ = "users:read"
@@ -64,21 +65,21 @@ GRANTS: dict[str, Grant] = {
             "Monitoring",
             "Read alerts and issues. A user token carries it only for a monitor or a company admin.",
             False,
-            frozenset({Role.MONITOR, Role.ADMIN}),
+            frozenset(MONITORING_ROLES),
         ),
         Grant(
             COMPLIANCE,
             "Compliance",
             "Search and export conversations. A user token carries it only for a compliance officer.",
             False,
-            frozenset({Role.COMPLIANCE}),
+            frozenset(COMPLIANCE_ROLES),
         ),
         Grant(
             DASHBOARDS,
             "Dashboards",
             "Read dashboards. A user token carries it only for a company admin, a monitor or a compliance officer.",
             False,
-            frozenset({Role.ADMIN, Role.MONITOR, Role.COMPLIANCE}),
+            frozenset(DASHBOARD_ROLES),
         ),
     )
 }
