@@ -150,27 +150,37 @@ def _rule_data(form: RuleForm) -> dict:
     return dict(form.cleaned_data)
 
 
-@monitors_only
-@require_http_methods(["GET", "POST"])
-def rule_create_view(request: HttpRequest) -> HttpResponse:
-    company = request.user.company
-    form = RuleForm(request.POST or None, company=company, initial={"kind": request.GET.get("kind", "scanner_hit")})
+def _rule_form_page(request: HttpRequest, form: RuleForm, rule, save, done: str) -> HttpResponse:
+    """The rule form (new or edit): on a valid POST ``save(data)`` returns (rule, webhook secret or ""); the
+    service's field errors go back onto the form."""
     if request.method == "POST" and form.is_valid():
         try:
-            rule, secret = services.alert_rule_create(company=company, actor=_actor(request), data=_rule_data(form))
+            rule, secret = save(_rule_data(form))
         except ValidationError as exc:
             for name, errors in exc.message_dict.items():
                 form.add_error(name if name in form.fields else None, errors)
         else:
             _show_secret_once(request, rule, secret)
-            messages.success(request, f"Alert rule “{rule.name}” created.")
+            messages.success(request, f"Alert rule “{rule.name}” {done}.")
             return redirect("monitoring:rules")
     return render(
         request,
         "monitoring/rule_form.html",
-        {"form": form, "rule": None, "tab": "rules"},
+        {"form": form, "rule": rule, "tab": "rules"},
         status=400 if form.errors else 200,
     )
+
+
+@monitors_only
+@require_http_methods(["GET", "POST"])
+def rule_create_view(request: HttpRequest) -> HttpResponse:
+    company = request.user.company
+    form = RuleForm(request.POST or None, company=company, initial={"kind": request.GET.get("kind", "scanner_hit")})
+
+    def save(data):
+        return services.alert_rule_create(company=company, actor=_actor(request), data=data)
+
+    return _rule_form_page(request, form, None, save, "created")
 
 
 @monitors_only
@@ -179,25 +189,12 @@ def rule_edit_view(request: HttpRequest, rule_id: str) -> HttpResponse:
     company = request.user.company
     rule = selectors.get_rule_for_company(company, rule_id)
     form = RuleForm(request.POST or None, instance=rule, company=company)
-    if request.method == "POST" and form.is_valid():
-        rule = selectors.get_rule_for_company(company, rule_id)  # the form's instance holds unsaved changes
-        try:
-            rule, secret = services.alert_rule_update(
-                company=company, actor=_actor(request), rule=rule, data=_rule_data(form)
-            )
-        except ValidationError as exc:
-            for name, errors in exc.message_dict.items():
-                form.add_error(name if name in form.fields else None, errors)
-        else:
-            _show_secret_once(request, rule, secret)
-            messages.success(request, f"Alert rule “{rule.name}” saved.")
-            return redirect("monitoring:rules")
-    return render(
-        request,
-        "monitoring/rule_form.html",
-        {"form": form, "rule": rule, "tab": "rules"},
-        status=400 if form.errors else 200,
-    )
+
+    def save(data):
+        stored = selectors.get_rule_for_company(company, rule_id)  # the form's instance holds unsaved changes
+        return services.alert_rule_update(company=company, actor=_actor(request), rule=stored, data=data)
+
+    return _rule_form_page(request, form, rule, save, "saved")
 
 
 @monitors_only
