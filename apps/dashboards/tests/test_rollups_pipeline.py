@@ -1,21 +1,19 @@
 """The rollups follow real exchanges through the chat pipeline (fake OpenAI engine on loopback) and the Scanner
 API's hits, and a rebuild from the facts finds the same numbers."""
 
-from decimal import Decimal
-
 import pytest
 
-from apps.agents.models import AgentUserGrant
 from apps.audit.services import Actor
 from apps.chat.models import UsageRecord
 from apps.chat.services import conversation_create
+from apps.chat.tests.conftest import agent  # noqa: F401  (the HR assistant on this module's fake_llm)
 from apps.chat.tests.test_pipeline import collect, prompt
 from apps.dashboards.models import DailyScanHits, DailyUsage
 from apps.dashboards.rollups import rollups_rebuild
-from apps.engines.fakes import FAKE_API_KEY, FakeEngineServer, Script
+from apps.engines.fakes import FakeEngineServer, Script
 from apps.oauth.services import access_token_issue
 from apps.scanners.models import ScanHit
-from tests.factories import AgentFactory, APIUserFactory
+from tests.factories import APIUserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,16 +25,7 @@ def fake_llm():
 
 
 @pytest.fixture
-def conversation(company, plain_user, fake_llm):
-    agent = AgentFactory(
-        company=company,
-        name="HR assistant",
-        base_url=fake_llm.base_url,
-        api_key=FAKE_API_KEY,
-        input_price_per_million=Decimal("2.50"),
-        output_price_per_million=Decimal("10.00"),
-    )
-    AgentUserGrant.objects.create(company=company, agent=agent, user=plain_user)
+def conversation(company, plain_user, agent):  # noqa: F811
     return conversation_create(company=company, user=plain_user, actor=Actor(user=plain_user), agent=agent, title="t")
 
 
