@@ -38,6 +38,7 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
@@ -241,6 +242,8 @@ class AnswerHandle:
         # True only while the generation awaits the engine's next event: the one place answers_drain may
         # interrupt it (a slow first token), never while a worker thread scans the answer.
         self.waiting_engine = False
+        # (company pk, user pk) of the prompt, once known: a Stop from this process is checked against it.
+        self.owner: tuple[int, int] | None = None
 
     async def events(self) -> AsyncIterator[Event]:
         while True:
@@ -295,11 +298,19 @@ def _forget(task: asyncio.Task) -> None:
 
 async def answer_cancel(*, company: Company, user: ApplicationUser, message_id: str) -> bool:
     """Stop the answer ``message_id`` of ``user``: True when it was in progress (it will be stored as incomplete
-    with reason "cancelled"), False when there is no such answer of this user or it already ended."""
+    with reason "cancelled"), False when there is no such answer of this user or it already ended.
+
+    An answer generating in this process is stopped at once, without a query (its rows may still be being
+    written); any other is looked up in the database and told through the cache flag."""
+    local = _LOCAL_CANCEL.get(message_id)
+    if local is not None and any(
+        h.message_id == message_id and h.owner == (company.pk, user.pk) for h in _RUNNING.values()
+    ):
+        local.set()
+        return True
     if not await in_worker(_in_progress_of, company, user, message_id):
         return False
-    local = _LOCAL_CANCEL.get(message_id)
-    if local is not None:
+    if (local := _LOCAL_CANCEL.get(message_id)) is not None:
         local.set()
     await cache.aset(cancel_key(message_id), 1, timeout=settings.CHAT_ANSWER_MAX_SECONDS)
     return True
@@ -376,6 +387,10 @@ class Prepared:
     prompt: str = ""  # the prompt as the engine receives it (PII replaced by placeholders)
     settings_map: dict = field(default_factory=dict)  # the agent's scanners, for the answer's guard
     redaction_map: dict = field(default_factory=dict)
+    created: datetime | None = None  # the prompt's time, the stored messages' ``created``
+    prompt_results: list = field(default_factory=list)  # the input scanners' hits on the prompt (ScanResults)
+    map_changed: bool = False  # the conversation's placeholders grew: _write_prompt stores them
+    # Filled in once _write_prompt has run:
     prompt_hits: list = field(default_factory=list)  # the prompt's stored ScanHits
     message_pk: int | None = None  # the AI message's row (in a conversation), as its insert returned it
 
@@ -432,12 +447,13 @@ def instructions_with(agent_instructions: str, passages: list[Passage]) -> str:
     return "\n".join(parts).strip()
 
 
-def _prepare(inp: PromptInput, handle: AnswerHandle) -> Prepared:
+def _prepare(inp: PromptInput, handle: AnswerHandle) -> tuple[PromptInput, Prepared]:
+    inp = _prompt_access(inp)
     try:
-        return _prepare_in_transaction(inp, handle)
+        return inp, _prepare_reads(inp, handle)
     except InputBlocked as blocked:
-        # The refused prompt's transaction is rolled back; its hits and a usage record (outcome "blocked", no
-        # tokens) are the record of the refusal.
+        # Nothing of the refused prompt was written; its hits and a usage record (outcome "blocked", no tokens) are
+        # the record of the refusal.
         with transaction.atomic():
             hits = _record_hits(inp, blocked.outcome.hits, direction="prompt", message_id=None)
             record = UsageRecord.objects.create(
@@ -454,8 +470,9 @@ def _prepare(inp: PromptInput, handle: AnswerHandle) -> Prepared:
         raise Refused("blocked", str(blocked), 400) from None
 
 
-@transaction.atomic
-def _prepare_in_transaction(inp: PromptInput, handle: AnswerHandle) -> Prepared:
+def _prompt_access(inp: PromptInput) -> PromptInput:
+    """The prompt's checks before anything is read for it; returns the input with its agent as read now, access
+    checked (``prompt_agent``): the answer, its usage and its audit use that row, not the caller's."""
     text = inp.text.strip() if isinstance(inp.text, str) else ""
     if not text:
         raise Refused("invalid_prompt", "The prompt is empty.", 400)
@@ -469,6 +486,16 @@ def _prepare_in_transaction(inp: PromptInput, handle: AnswerHandle) -> Prepared:
     agent = prompt_agent(user=inp.user, agent=inp.agent, conversation=inp.conversation)
     if agent is None:
         raise Refused("forbidden", "This agent is no longer available to you (inactive, deleted or not granted).", 403)
+    agent.company = inp.company  # the same company (checked above): no query for it later
+    if inp.conversation is not None:
+        inp.conversation.agent = agent
+    return replace(inp, agent=agent)
+
+
+def _prepare_reads(inp: PromptInput, handle: AnswerHandle) -> Prepared:
+    """Everything the engine request needs, read (not written: see ``_write_prompt``) in autocommit mode, one
+    statement per round trip."""
+    agent = inp.agent
     if (retry_after := rate_limit_hit(inp.user.pk)) is not None:
         raise Refused(
             "rate_limit_exceeded",
@@ -485,7 +512,6 @@ def _prepare_in_transaction(inp: PromptInput, handle: AnswerHandle) -> Prepared:
     # Earlier turns are stored as the user saw them (originals): the engine gets them with the placeholders too.
     history = [replace(turn, text=redact_for_engine(scan.settings_map, turn.text, scan.context)) for turn in history]
     # What prompt_agent's row says is absent is not read: no files, no passage queries; no credential, no query.
-    agent.company = inp.company  # the same company (checked above): no query for it later
     if agent.pending_files:
         agent_documents_index(agent=agent, actor=Actor(user=inp.user, client=inp.client, ip=inp.client_ip))
     passages: list[Passage] = []
@@ -505,29 +531,8 @@ def _prepare_in_transaction(inp: PromptInput, handle: AnswerHandle) -> Prepared:
     engine_passages = [replace(p, text=redact_for_engine(scan.settings_map, p.text, scan.context)) for p in passages]
     config = engine_config(agent, credential)
     input_price, output_price = prices_for(agent)
-    run_id = f"run_{uuid.uuid4().hex[:24]}"
     now = timezone.now()
-    if inp.conversation is not None:
-        common = {"company": inp.company, "conversation": inp.conversation, "created": now}
-        _, answer_row = Message.objects.bulk_create(
-            [
-                Message(public_id=handle.user_message_id, message_type=MessageType.USER, text=inp.text, **common),
-                Message(
-                    public_id=handle.message_id,
-                    message_type=MessageType.AI,
-                    status=MessageStatus.IN_PROGRESS,
-                    input_price_per_million=input_price,
-                    output_price_per_million=output_price,
-                    run_id=run_id,
-                    **common,
-                ),
-            ]
-        )
-        Conversation.objects.filter(pk=inp.conversation.pk).update(last_updated=now)
-        if scan.map_changed or scan.context.redaction_map != _stored_redaction_map(inp.conversation):
-            inp.conversation.redaction_map = json.dumps(scan.context.redaction_map)
-            inp.conversation.save(update_fields=["redaction_map"])
-    prompt_hits = _record_hits(inp, scan.outcome.hits, direction="prompt", message_id=handle.user_message_id)
+    map_changed = scan.map_changed or scan.context.redaction_map != _stored_redaction_map(inp.conversation)
     return Prepared(
         config=config,
         instructions=instructions_with(agent.instructions, engine_passages),
@@ -535,15 +540,52 @@ def _prepare_in_transaction(inp: PromptInput, handle: AnswerHandle) -> Prepared:
         citations=[passage.as_citation() for passage in passages],
         input_price=input_price,
         output_price=output_price,
-        run_id=run_id,
+        run_id=f"run_{uuid.uuid4().hex[:24]}",
         created_at=int(now.timestamp()),
         model=config.model or config.deployment,
         prompt=scan.prompt,
         settings_map=scan.settings_map,
         redaction_map=dict(scan.context.redaction_map or {}),
-        prompt_hits=prompt_hits,
-        message_pk=answer_row.pk if inp.conversation is not None else None,
+        created=now,
+        prompt_results=scan.outcome.hits,
+        map_changed=map_changed,
     )
+
+
+def _needs_writes(inp: PromptInput, prepared: Prepared) -> bool:
+    return inp.conversation is not None or bool(prepared.prompt_results)
+
+
+@transaction.atomic
+def _write_prompt(inp: PromptInput, handle: AnswerHandle, prepared: Prepared) -> tuple[int | None, list]:
+    """The prompt's rows, in one transaction: the user message and the in-progress AI message (in a
+    conversation), the conversation's activity time and placeholders, the prompt's scanner hits. Runs in a worker
+    thread while the engine is already being asked (``_run``): the rows never delay the first token. Returns the
+    AI message's primary key (None without a conversation) and the stored hits."""
+    message_pk = None
+    if inp.conversation is not None:
+        common = {"company": inp.company, "conversation": inp.conversation, "created": prepared.created}
+        _, answer_row = Message.objects.bulk_create(
+            [
+                Message(public_id=handle.user_message_id, message_type=MessageType.USER, text=inp.text, **common),
+                Message(
+                    public_id=handle.message_id,
+                    message_type=MessageType.AI,
+                    status=MessageStatus.IN_PROGRESS,
+                    input_price_per_million=prepared.input_price,
+                    output_price_per_million=prepared.output_price,
+                    run_id=prepared.run_id,
+                    **common,
+                ),
+            ]
+        )
+        message_pk = answer_row.pk
+        updates = {"last_updated": prepared.created}
+        if prepared.map_changed:
+            updates["redaction_map"] = json.dumps(prepared.redaction_map)
+        Conversation.objects.filter(pk=inp.conversation.pk).update(**updates)
+    hits = _record_hits(inp, prepared.prompt_results, direction="prompt", message_id=handle.user_message_id)
+    return message_pk, hits
 
 
 # --- storing (one sync call after the last delta) ----------------------------------------------------------------
@@ -720,7 +762,14 @@ def _built_and_prepared(
         auth_ms = _ms(started)
         if inp.conversation is None:
             handle.user_message_id = None  # a one-off exchange stores no user message
-    return inp, _prepare(inp, handle), auth_ms
+    handle.owner = (inp.company.pk, inp.user.pk)
+    inp, prepared = _prepare(inp, handle)
+    return inp, prepared, auth_ms
+
+
+def _timed(function: Callable[..., T], *args: Any) -> tuple[T, float]:
+    started = time.perf_counter()
+    return function(*args), _ms(started)
 
 
 def _ms(since: float) -> float:
@@ -747,6 +796,12 @@ async def _run(inp: PromptInput, handle: AnswerHandle) -> None:
         put(Failed(handle.message_id, "server_error", "The answer could not be started.", 500, None, int(time.time())))
         return
     prepare_ms = round(_ms(started) - auth_ms, 2)
+    # The prompt's rows are written while the engine is asked: the first token waits for neither.
+    written = (
+        asyncio.ensure_future(in_worker(_timed, _write_prompt, inp, handle, prepared))
+        if _needs_writes(inp, prepared)
+        else None
+    )
     put(
         Started(
             user_message_id=handle.user_message_id,
@@ -762,7 +817,20 @@ async def _run(inp: PromptInput, handle: AnswerHandle) -> None:
             auth_ms=auth_ms,
         )
     )
-    outcome = await _generate(inp, handle, prepared)
+    outcome = await _generate(inp, handle, prepared, written)
+    write_ms = 0.0
+    if written is not None:
+        try:
+            (message_pk, prompt_hits), write_ms = await written
+        except Exception:
+            logger.exception("storing a chat prompt failed")
+            put(
+                Failed(
+                    handle.message_id, "server_error", "The answer could not be stored.", None, None, int(time.time())
+                )
+            )
+            return
+        prepared = replace(prepared, message_pk=message_pk, prompt_hits=prompt_hits)
     store_started = time.perf_counter()
     try:
         cost, status = await in_worker(_store, inp, handle, prepared, outcome)
@@ -772,6 +840,7 @@ async def _run(inp: PromptInput, handle: AnswerHandle) -> None:
         return
     timings = {
         "prepare": prepare_ms,
+        "write": write_ms,
         "first_token": outcome.first_token_ms or 0.0,
         "engine": outcome.total_ms,
         "store": _ms(store_started),
@@ -851,10 +920,15 @@ async def _off_loop(function: Callable[..., T], *args: Any) -> T:
     return await asyncio.get_running_loop().run_in_executor(None, function, *args)
 
 
-async def _generate(inp: PromptInput, handle: AnswerHandle, prepared: Prepared) -> AnswerOutcome:
+async def _generate(
+    inp: PromptInput, handle: AnswerHandle, prepared: Prepared, written: asyncio.Future | None = None
+) -> AnswerOutcome:
     put = handle._queue.put_nowait
     started = time.perf_counter()
     local = _watch_cancel(handle.message_id)
+    if written is not None:
+        # The prompt's rows could not be written: the answer cannot be stored, so the engine is stopped at once.
+        written.add_done_callback(lambda done: done.cancelled() or done.exception() is None or local.set())
     # What the user was shown (originals restored); the engine's own text stays inside the guard.
     shown: list[str] = []
     guard = AnswerGuard(prepared.settings_map, redaction_map=prepared.redaction_map)

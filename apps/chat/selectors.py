@@ -57,6 +57,21 @@ def get_conversation_for_user(company: Company | None, user: ApplicationUser, pu
     return conversation
 
 
+def prompt_conversation(company: Company | None, user: ApplicationUser, public_id: str) -> Conversation:
+    """The user's own conversation for a prompt, in one query; Http404 for another user's or another company's.
+
+    Its agent is not read here: the prompt's preparation reads it with the user's access checked
+    (``prompt_agent``) and puts that row in place of the reference set here, which carries only the keys."""
+    if company is None:
+        raise Http404("No such conversation.")
+    conversation = next(iter(_CONVERSATION.raw(company_pk=company.pk, user_pk=user.pk, public_id=str(public_id))), None)
+    if conversation is None:
+        raise Http404("No such conversation.")
+    conversation.company = company  # the row was read by this company: no query for it
+    conversation.agent = Agent(pk=conversation.agent_id, company_id=conversation.company_id)
+    return conversation
+
+
 _CONVERSATION = Statement(
     lambda *, company_pk, user_pk, public_id: Conversation.objects.for_company(Company(pk=company_pk)).filter(
         user_id=user_pk, public_id=public_id

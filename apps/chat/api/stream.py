@@ -32,7 +32,7 @@ from apps.chat.pipeline import (
     Started,
     answer_start,
 )
-from apps.chat.selectors import get_conversation_for_user
+from apps.chat.selectors import prompt_conversation
 from apps.core.net import client_ip
 from apps.core.problems import problem_response
 from apps.engines.base import ChatTurn
@@ -100,7 +100,7 @@ def _ask_input(request: HttpRequest) -> PromptInput:
     if not isinstance(conversation_id, str) or not conversation_id:
         raise Problem(400, "conversationID is required.")
     try:
-        conversation = get_conversation_for_user(context.company, context.user, conversation_id)
+        conversation = prompt_conversation(context.company, context.user, conversation_id)
     except Http404:
         raise Problem(404, "No such conversation.") from None
     return PromptInput(
