@@ -11,11 +11,12 @@ garbage collector cannot drop it when nobody listens any more. When the server s
 by the ASGI lifespan handler in airisk/asgi.py) lets the running answers finish for a grace period, then stops the
 rest as incomplete with reason "server_shutdown": what was generated is stored and billed, never lost.
 
-Database work happens in exactly two worker-thread calls (``in_worker``: sync_to_async on a thread pool of its
-own), each one transaction: ``_prepare`` before the first
-byte (limits, access, history, passages, the stored user message and the in-progress AI message) and ``_store``
-after the last delta. Nothing blocking runs on the event loop in between: the loop only relays the engine's
-deltas. A refusal found by ``_prepare`` (rate limit, prompt too long, agent no longer usable) is a ``Failed``
+Database work happens in three worker-thread calls (``in_worker``: a thread pool of its own): ``_prepare`` reads
+what the engine request needs (limits, access, history, passages; no writes, no transaction); ``_write_prompt``
+stores the user message and the in-progress AI message in one transaction, started once the engine request is on
+its way, so that the first token waits for no write; ``_store`` writes the answer after the last delta, in one
+transaction, once the prompt's rows are there. Nothing blocking runs on the event loop: the loop only relays the
+engine's deltas. A refusal found by ``_prepare`` (rate limit, prompt too long, agent no longer usable) is a ``Failed``
 event with an HTTP ``status``, sent before anything was stored, so that the API can answer it as a 4xx.
 
 Scanning (issue 11): ``_scan_input`` runs the input scanners inside ``_prepare`` (a worker thread) before anything
@@ -796,12 +797,18 @@ async def _run(inp: PromptInput, handle: AnswerHandle) -> None:
         put(Failed(handle.message_id, "server_error", "The answer could not be started.", 500, None, int(time.time())))
         return
     prepare_ms = round(_ms(started) - auth_ms, 2)
-    # The prompt's rows are written while the engine is asked: the first token waits for neither.
-    written = (
-        asyncio.ensure_future(in_worker(_timed, _write_prompt, inp, handle, prepared))
-        if _needs_writes(inp, prepared)
-        else None
-    )
+    # The prompt's rows are written while the engine is asked (begin_writes, called by _generate once the request
+    # is on its way): the first token waits for neither.
+    written: asyncio.Future | None = None
+
+    def begin_writes() -> None:
+        nonlocal written
+        if written is not None or not _needs_writes(inp, prepared):
+            return
+        written = asyncio.ensure_future(in_worker(_timed, _write_prompt, inp, handle, prepared))
+        # Rows that cannot be written mean an answer that cannot be stored: the engine is stopped at once.
+        written.add_done_callback(lambda done: done.cancelled() or done.exception() is None or _stop_local(handle))
+
     put(
         Started(
             user_message_id=handle.user_message_id,
@@ -817,7 +824,8 @@ async def _run(inp: PromptInput, handle: AnswerHandle) -> None:
             auth_ms=auth_ms,
         )
     )
-    outcome = await _generate(inp, handle, prepared, written)
+    outcome = await _generate(inp, handle, prepared, begin_writes)
+    begin_writes()  # the engine was never asked (stopped first): the prompt is stored all the same
     write_ms = 0.0
     if written is not None:
         try:
@@ -890,6 +898,12 @@ def _watch_cancel(message_id: str) -> asyncio.Event:
     return event
 
 
+def _stop_local(handle: AnswerHandle) -> None:
+    """Stop the answer if it is still generating in this process (as a Stop would)."""
+    if (event := _LOCAL_CANCEL.get(handle.message_id)) is not None:
+        event.set()
+
+
 def _stop_cancel_poller_when_idle() -> None:
     global _cancel_poller
     if not _LOCAL_CANCEL and _cancel_poller is not None:
@@ -921,14 +935,13 @@ async def _off_loop(function: Callable[..., T], *args: Any) -> T:
 
 
 async def _generate(
-    inp: PromptInput, handle: AnswerHandle, prepared: Prepared, written: asyncio.Future | None = None
+    inp: PromptInput, handle: AnswerHandle, prepared: Prepared, begin_writes: Callable[[], None] = lambda: None
 ) -> AnswerOutcome:
     put = handle._queue.put_nowait
     started = time.perf_counter()
     local = _watch_cancel(handle.message_id)
-    if written is not None:
-        # The prompt's rows could not be written: the answer cannot be stored, so the engine is stopped at once.
-        written.add_done_callback(lambda done: done.cancelled() or done.exception() is None or local.set())
+    # Runs at the loop's next turn, once the engine request below has gone out and awaits the response.
+    asyncio.get_running_loop().call_soon(begin_writes)
     # What the user was shown (originals restored); the engine's own text stays inside the guard.
     shown: list[str] = []
     guard = AnswerGuard(prepared.settings_map, redaction_map=prepared.redaction_map)

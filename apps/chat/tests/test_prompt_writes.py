@@ -1,0 +1,165 @@
+"""The prompt's rows (the user message, the in-progress AI message) are written while the engine is asked, not
+before: the first token waits for no write, and rows that cannot be written stop the engine and fail the answer.
+
+The database itself is made slow or refusing with a trigger on chat_message (PostgreSQL: pg_sleep and RAISE;
+SQLite: a function registered on each connection, and RAISE), not by patching the code under test."""
+
+import asyncio
+import time
+
+import pytest
+from django.db import connection
+from django.db.backends.signals import connection_created
+
+from apps.audit.services import Actor
+from apps.chat.models import Message, UsageRecord
+from apps.chat.pipeline import Delta, Failed, Finished, PromptInput, Started, answer_cancel, answer_start
+from apps.chat.services import conversation_create
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SLOW_SECONDS = 0.6
+
+
+@pytest.fixture
+def conversation(company, plain_user, agent):
+    return conversation_create(company=company, user=plain_user, actor=Actor(user=plain_user), agent=agent, title="T")
+
+
+def _sqlite_sleep(seconds):
+    time.sleep(seconds)
+    return 0
+
+
+def _register_sleep(sender, connection, **kwargs):
+    if connection.vendor == "sqlite":
+        connection.connection.create_function("airisk_test_sleep", 1, _sqlite_sleep)
+
+
+@pytest.fixture
+def message_trigger():
+    """Install a BEFORE INSERT trigger on chat_message running ``action`` ("sleep" or "reject") for prompts whose
+    text starts with "trigger:"; removed afterwards."""
+    installed = []
+
+    def install(action: str) -> None:
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                body = (
+                    f"PERFORM pg_sleep({SLOW_SECONDS});"
+                    if action == "sleep"
+                    else "RAISE EXCEPTION 'rows refused by the test trigger';"
+                )
+                cursor.execute(
+                    "CREATE FUNCTION airisk_test_trigger() RETURNS trigger AS $$ BEGIN "
+                    f"IF NEW.text LIKE 'trigger:%' THEN {body} END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+                )
+                cursor.execute(
+                    "CREATE TRIGGER airisk_test_trigger BEFORE INSERT ON chat_message "
+                    "FOR EACH ROW EXECUTE FUNCTION airisk_test_trigger()"
+                )
+            else:
+                connection_created.connect(_register_sleep)
+                _register_sleep(None, connection)
+                body = (
+                    f"SELECT airisk_test_sleep({SLOW_SECONDS});"
+                    if action == "sleep"
+                    else "SELECT RAISE(ABORT, 'rows refused by the test trigger');"
+                )
+                cursor.execute(
+                    "CREATE TRIGGER airisk_test_trigger BEFORE INSERT ON chat_message "
+                    f"WHEN NEW.text LIKE 'trigger:%' BEGIN {body} END"
+                )
+        installed.append(action)
+
+    yield install
+    if installed:
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("DROP TRIGGER airisk_test_trigger ON chat_message")
+                cursor.execute("DROP FUNCTION airisk_test_trigger()")
+            else:
+                cursor.execute("DROP TRIGGER airisk_test_trigger")
+                connection_created.disconnect(_register_sleep)
+
+
+def _prompt(conversation, text):
+    return PromptInput(
+        company=conversation.company, user=conversation.user, agent=conversation.agent, conversation=conversation,
+        text=text,
+    )  # fmt: skip
+
+
+def test_the_first_token_does_not_wait_for_the_prompts_rows(conversation, fake_llm, message_trigger):
+    message_trigger("sleep")  # the user message's row takes SLOW_SECONDS to insert
+
+    async def main():
+        started = time.perf_counter()
+        handle = answer_start(_prompt(conversation, "trigger: how many days of leave?"))
+        events, first_delta_at = [], None
+        async for event in handle.events():
+            events.append(event)
+            if isinstance(event, Delta) and first_delta_at is None:
+                first_delta_at = time.perf_counter() - started
+        await handle.wait()
+        return handle, events, first_delta_at, time.perf_counter() - started
+
+    handle, events, first_delta_at, stored_at = asyncio.run(main())
+
+    assert isinstance(events[0], Started)
+    # The user message took SLOW_SECONDS to insert, and the answer could only be stored after it; its first delta
+    # came long before.
+    assert stored_at >= SLOW_SECONDS
+    assert first_delta_at < SLOW_SECONDS / 2
+    assert isinstance(events[-1], Finished) and events[-1].status == "completed"
+    # Then everything was stored as usual: the prompt, the answer, its usage.
+    answer = Message.objects.get(public_id=handle.message_id)
+    assert answer.text == "The policy allows twenty days of leave." and answer.status == "completed"
+    assert Message.objects.get(public_id=handle.user_message_id).text == "trigger: how many days of leave?"
+    assert UsageRecord.objects.get(message=answer).output_tokens > 0
+
+
+def test_rows_that_cannot_be_written_stop_the_engine_and_fail_the_answer(conversation, fake_llm, message_trigger):
+    message_trigger("reject")
+    fake_llm.script.delay = 0.2  # the whole answer would take well over a second
+
+    async def main():
+        started = time.perf_counter()
+        handle = answer_start(_prompt(conversation, "trigger: how many days of leave?"))
+        events = [event async for event in handle.events()]
+        await handle.wait()
+        return events, time.perf_counter() - started
+
+    events, elapsed = asyncio.run(main())
+
+    assert isinstance(events[0], Started)
+    assert isinstance(events[-1], Failed) and events[-1].message == "The answer could not be stored."
+    assert fake_llm.wait_disconnected()  # the provider was told to stop generating
+    assert elapsed < 1.0
+    assert not Message.objects.filter(conversation=conversation).exists()
+
+
+def test_a_stop_from_another_user_or_company_does_not_reach_a_running_answer(
+    conversation, fake_llm, admin_user, other_user
+):
+    """The in-process Stop (no query) checks the answer's owner as the database lookup does."""
+    fake_llm.script.delay = 0.05
+
+    async def main():
+        handle = answer_start(_prompt(conversation, "How many days of leave?"))
+        refused, deltas = [], 0
+        async for event in handle.events():
+            deltas += isinstance(event, Delta)
+            if deltas == 3 and not refused:  # the prompt's rows are written by now
+                for person in (admin_user, other_user):
+                    refused.append(
+                        await answer_cancel(company=person.company, user=person, message_id=handle.message_id)
+                    )
+        await handle.wait()
+        return handle, refused, event
+
+    handle, refused, last = asyncio.run(main())
+
+    assert refused == [False, False]
+    assert isinstance(last, Finished) and last.status == "completed"
+    assert Message.objects.get(public_id=handle.message_id).text == "The policy allows twenty days of leave."
