@@ -145,8 +145,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.boo
     options.setdefault("prepare_threshold", 2)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Cache: local memory by default; Redis (redis://) in production, shared by all app processes.
+# Cache: local memory by default; Redis (redis://) in production, shared by all app processes, through Django's
+# backend with one client per connection pool (apps/core/cache.py: Django builds a client per call).
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://airisk")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "apps.core.cache.RedisCache"
 
 AUTH_USER_MODEL = "accounts.ApplicationUser"
 # Axes first: it refuses a locked-out account or IP before the password is even checked.
@@ -217,7 +220,7 @@ SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT_SECONDS
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_ENGINE = (
     "django.contrib.sessions.backends.cache"
-    if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    if CACHES["default"]["BACKEND"] == "apps.core.cache.RedisCache"
     else "django.contrib.sessions.backends.db"
 )
 

@@ -39,8 +39,30 @@ def test_cache_defaults_to_local_memory(monkeypatch):
     assert _cache_setting(None)["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
 
 
-def test_redis_cache_url_selects_djangos_redis_backend():
+def test_redis_cache_url_selects_djangos_redis_backend_with_one_client_per_pool():
     setting = _cache_setting("redis://127.0.0.1:6379/3")
 
-    assert setting["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert setting["BACKEND"] == "apps.core.cache.RedisCache"
     assert setting["LOCATION"] == "redis://127.0.0.1:6379/3"
+
+
+def test_redis_backend_reuses_one_client_across_calls_and_threads():
+    """A real Redis (the one CI runs): Django's backend built a new redis.Redis per call; ours keeps one per pool,
+    shared by threads, and every operation still round-trips."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from apps.core.cache import RedisCache
+
+    backend = RedisCache("redis://127.0.0.1:6379/15", {"KEY_PREFIX": f"t-{uuid.uuid4()}"})
+    first = backend._cache.get_client(write=True)
+    assert backend._cache.get_client() is first and backend._cache.get_client(write=True) is first
+
+    def bump(_):
+        return backend.incr("n")
+
+    backend.set("n", 0, timeout=30)
+    with ThreadPoolExecutor(8) as pool:
+        results = sorted(pool.map(bump, range(200)))
+    assert results == list(range(1, 201)) and backend.get("n") == 200
+    assert backend._cache.get_client() is first and len(backend._cache._pools) == 1
+    backend.delete("n")

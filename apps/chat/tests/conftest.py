@@ -1,13 +1,31 @@
 """Fixtures of the chat tests: a fake OpenAI server on loopback and an agent of company A pointing at it, granted
 to the plain user."""
 
+import time
 from decimal import Decimal
 
 import pytest
+from django.db.backends.signals import connection_created
 
 from apps.agents.models import AgentUserGrant
 from apps.engines.fakes import FAKE_API_KEY, FakeEngineServer, Script
 from tests.factories import AgentFactory
+
+
+def _sqlite_sleep(seconds: float) -> int:
+    time.sleep(seconds)
+    return 0
+
+
+def _register_sqlite_sleep(sender, connection, **kwargs) -> None:
+    """``airisk_test_sleep(seconds)`` in SQL on every SQLite connection of the tests (PostgreSQL has pg_sleep): the
+    chat's worker threads keep their test connections, so it is registered as each one is opened, here at import
+    time, before any test opens one (test_prompt_writes.py's triggers call it)."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function("airisk_test_sleep", 1, _sqlite_sleep)
+
+
+connection_created.connect(_register_sqlite_sleep, dispatch_uid="chat-tests-sqlite-sleep")
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import time
 
 import pytest
 from django.db import connection
-from django.db.backends.signals import connection_created
 
 from apps.audit.services import Actor
 from apps.chat.models import Message, UsageRecord
@@ -18,22 +17,12 @@ from apps.chat.services import conversation_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SLOW_SECONDS = 0.6
+SLOW_SECONDS = 0.6  # airisk_test_sleep: registered on every SQLite connection of the tests (conftest.py)
 
 
 @pytest.fixture
 def conversation(company, plain_user, agent):
     return conversation_create(company=company, user=plain_user, actor=Actor(user=plain_user), agent=agent, title="T")
-
-
-def _sqlite_sleep(seconds):
-    time.sleep(seconds)
-    return 0
-
-
-def _register_sleep(sender, connection, **kwargs):
-    if connection.vendor == "sqlite":
-        connection.connection.create_function("airisk_test_sleep", 1, _sqlite_sleep)
 
 
 @pytest.fixture
@@ -59,8 +48,6 @@ def message_trigger():
                     "FOR EACH ROW EXECUTE FUNCTION airisk_test_trigger()"
                 )
             else:
-                connection_created.connect(_register_sleep)
-                _register_sleep(None, connection)
                 body = (
                     f"SELECT airisk_test_sleep({SLOW_SECONDS});"
                     if action == "sleep"
@@ -80,7 +67,6 @@ def message_trigger():
                 cursor.execute("DROP FUNCTION airisk_test_trigger()")
             else:
                 cursor.execute("DROP TRIGGER airisk_test_trigger")
-                connection_created.disconnect(_register_sleep)
 
 
 def _prompt(conversation, text):
