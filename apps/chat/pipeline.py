@@ -297,6 +297,10 @@ def _forget(task: asyncio.Task) -> None:
     _RUNNING.pop(task, None)
 
 
+# How long a Stop waits, once, for the rows of an answer not found in progress (see answer_cancel).
+CANCEL_ROW_WAIT_SECONDS = 0.2
+
+
 async def answer_cancel(*, company: Company, user: ApplicationUser, message_id: str) -> bool:
     """Stop the answer ``message_id`` of ``user``: True when it was in progress (it will be stored as incomplete
     with reason "cancelled"), False when there is no such answer of this user or it already ended.
@@ -310,7 +314,11 @@ async def answer_cancel(*, company: Company, user: ApplicationUser, message_id: 
         local.set()
         return True
     if not await in_worker(_in_progress_of, company, user, message_id):
-        return False
+        # The rows of an answer that has just started (in another process) are written while its engine is
+        # asked: a Stop sent at once may come a moment before them. Look once more before saying no.
+        await asyncio.sleep(CANCEL_ROW_WAIT_SECONDS)
+        if not await in_worker(_in_progress_of, company, user, message_id):
+            return False
     if (local := _LOCAL_CANCEL.get(message_id)) is not None:
         local.set()
     await cache.aset(cancel_key(message_id), 1, timeout=settings.CHAT_ANSWER_MAX_SECONDS)

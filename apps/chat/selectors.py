@@ -49,11 +49,11 @@ def get_conversation_for_user(company: Company | None, user: ApplicationUser, pu
     Every prompt starts here, so the two reads (the conversation, its agent) run SQL built once per process."""
     if company is None:
         raise Http404("No such conversation.")
-    conversation = next(iter(_CONVERSATION.raw(company_pk=company.pk, user_pk=user.pk, public_id=str(public_id))), None)
+    conversation = _CONVERSATION.first(company_pk=company.pk, user_pk=user.pk, public_id=str(public_id))
     if conversation is None:
         raise Http404("No such conversation.")
     conversation.company = company  # the row was read by this company: no query for it
-    conversation.agent = next(iter(_AGENT.raw(pk=conversation.agent_id)))
+    conversation.agent = _AGENT.first(pk=conversation.agent_id)
     return conversation
 
 
@@ -64,7 +64,7 @@ def prompt_conversation(company: Company | None, user: ApplicationUser, public_i
     (``prompt_agent``) and puts that row in place of the reference set here, which carries only the keys."""
     if company is None:
         raise Http404("No such conversation.")
-    conversation = next(iter(_CONVERSATION.raw(company_pk=company.pk, user_pk=user.pk, public_id=str(public_id))), None)
+    conversation = _CONVERSATION.first(company_pk=company.pk, user_pk=user.pk, public_id=str(public_id))
     if conversation is None:
         raise Http404("No such conversation.")
     conversation.company = company  # the row was read by this company: no query for it
@@ -129,13 +129,12 @@ def prompt_agent(*, user: ApplicationUser, agent: Agent, conversation: Conversat
     """
     if not user.is_active or user.company_id is None:
         return None  # as agents_usable_by: such a user may use no agent
-    rows = _PROMPT_AGENT.raw(
+    return _PROMPT_AGENT.first(
         user_pk=user.pk,
         company_pk=user.company_id,
         agent_pk=agent.pk,
         conversation_pk=conversation.pk if conversation is not None else 0,
     )
-    return next(iter(rows), None)
 
 
 def _prompt_agent_query(*, user_pk: int, company_pk: int, agent_pk: int, conversation_pk: int) -> QuerySet[Agent]:

@@ -5,13 +5,15 @@ The database itself is made slow or refusing with a trigger on chat_message (Pos
 SQLite: a function registered on each connection, and RAISE), not by patching the code under test."""
 
 import asyncio
+import threading
 import time
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 
 from apps.audit.services import Actor
-from apps.chat.models import Message, UsageRecord
+from apps.chat.models import Message, MessageStatus, MessageType, UsageRecord, new_public_id
 from apps.chat.pipeline import Delta, Failed, Finished, PromptInput, Started, answer_cancel, answer_start
 from apps.chat.services import conversation_create
 
@@ -149,3 +151,31 @@ def test_a_stop_from_another_user_or_company_does_not_reach_a_running_answer(
     assert refused == [False, False]
     assert isinstance(last, Finished) and last.status == "completed"
     assert Message.objects.get(public_id=handle.message_id).text == "The policy allows twenty days of leave."
+
+
+def test_a_stop_sent_just_before_the_answers_rows_are_written_still_stops_it(conversation):
+    """As from another process: the answer is not running here and its rows appear a moment after the Stop."""
+    message_id = new_public_id()
+
+    def write_rows_late():
+        time.sleep(0.05)
+        Message.objects.create(
+            company=conversation.company,
+            conversation=conversation,
+            public_id=message_id,
+            message_type=MessageType.AI,
+            status=MessageStatus.IN_PROGRESS,
+        )
+        connection.close()
+
+    writer = threading.Thread(target=write_rows_late)
+    writer.start()
+    stopped = asyncio.run(answer_cancel(company=conversation.company, user=conversation.user, message_id=message_id))
+    writer.join()
+
+    assert stopped is True
+    assert cache.get(f"chat:cancel:{message_id}") == 1  # what the answer's own process reads
+    # A message that never appears is still refused.
+    assert not asyncio.run(
+        answer_cancel(company=conversation.company, user=conversation.user, message_id=new_public_id())
+    )

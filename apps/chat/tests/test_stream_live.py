@@ -46,13 +46,14 @@ def sse_events(response):
 
 
 def status_of(message_id):
-    # The in-memory SQLite test database locks whole tables while the server's thread writes: read again.
+    # The in-memory SQLite test database locks whole tables while the server's thread writes: read again. The
+    # prompt's rows are written while the engine is asked, so they may appear a moment after the first delta.
     for _attempt in range(100):
         try:
             return Message.objects.get(public_id=message_id).status
-        except OperationalError:
+        except (OperationalError, Message.DoesNotExist):
             time.sleep(0.02)
-    raise AssertionError("the message table stayed locked")
+    raise AssertionError("the message table stayed locked, or the answer's row never appeared")
 
 
 def wait_until_stored(message_id):
