@@ -258,8 +258,12 @@ class AnswerHandle:
         Waiting on the queue, not on ``events()``: a timeout must not close the iterator."""
         if not self._queue.empty():
             return self._queue.get_nowait()  # no timer, no task: the common case while an answer streams
+        if timeout is None:
+            return await self._queue.get()
         try:
-            return await asyncio.wait_for(self._queue.get(), timeout)
+            # A timer only: asyncio.wait_for would also wrap the wait in a task of its own, for every delta.
+            async with asyncio.timeout(timeout):
+                return await self._queue.get()
         except TimeoutError:
             return None
 

@@ -223,3 +223,19 @@ def test_too_long_prompt_and_missing_fields_are_400(asgi_server, user_token, con
     )
 
     assert (too_long.status_code, missing.status_code, not_json.status_code) == (400, 400, 400)
+
+
+def test_a_slow_engine_keeps_the_stream_alive_with_pings_between_deltas(
+    asgi_server, user_token, conversation, fake_llm, settings
+):
+    settings.CHAT_PING_SECONDS = 0.05  # the server runs in this process: it reads the same settings
+    fake_llm.script.deltas, fake_llm.script.delay = 3, 0.3
+    response = ask(asgi_server, user_token, {"conversationID": conversation.public_id, "text": "Leave?"})
+
+    body = response.content.decode()
+
+    # A comment line between the deltas while the engine is quiet, and the answer whole all the same.
+    between = body.split("event: thread.message.delta", 1)[1].rsplit("event: thread.message.delta", 1)[0]
+    assert ": ping\n\n" in between
+    assert body.count("event: thread.message.delta") == 3 and "event: thread.run.completed" in body
+    assert body.rstrip().endswith("data: [DONE]")
