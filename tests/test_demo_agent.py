@@ -2,6 +2,7 @@
 default, and a server-wide template; seeding twice changes nothing."""
 
 import json
+from decimal import Decimal
 from io import StringIO
 
 from django.core.management import call_command
@@ -50,3 +51,5 @@ def test_the_demo_agent_answers_through_the_development_engine(db):
 
     assert check.text.strip()
     assert check.usage.output_tokens > 0
+    # Priced (illustratively), so that the demo's answers show a cost.
+    assert (agent.input_price_per_million, agent.output_price_per_million) == (Decimal("2.50"), Decimal("10.00"))

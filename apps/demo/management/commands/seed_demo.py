@@ -1,5 +1,6 @@
 """Demo data for a first look at the portal. Idempotent: running it again changes nothing."""
 
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 from django.core.management.base import CommandError
@@ -157,13 +158,16 @@ class Command(AIRiskCommand):
                 engine="llama",
                 base_url=DEMO_ENGINE_URL,
                 model="demo",
-                description="Answers offline through the development engine (manage.py run_demo_llm).",
+                description=(
+                    "Answers offline through the development engine (manage.py run_demo_llm). Its prices are"
+                    " illustrative, so that the demo shows what answers cost."
+                ),
                 instructions="You are AIRisk's demo assistant. Answer briefly and say that you are a demo.",
                 greeting="Hello! I am the demo assistant.",
                 greeting_description="I answer without any external account: try one of the prompts below.",
                 suggested_prompts="What can AIRisk govern?\nSummarise our AI usage policy.\nHow are prompts scanned?",
-                input_price_per_million=0,
-                output_price_per_million=0,
+                input_price_per_million=Decimal("2.50"),
+                output_price_per_million=Decimal("10.00"),
             )
         agent_grant_group(company=company, agent=agent, group=group, actor=actor)
         for user in users:
