@@ -26,6 +26,16 @@ class StreamWriter:
     def __init__(self, started: Started) -> None:
         self.s = started
         self.step_id = "step_" + started.run_id.removeprefix("run_")
+        # Every delta frame is the same bytes around its text: only the text is encoded per delta.
+        head = frame("thread.message.delta", self._delta_object("\x00"))
+        self._delta_head, _, self._delta_tail = head.partition(json.dumps("\x00").encode())
+
+    def _delta_object(self, text: str) -> dict[str, Any]:
+        return {
+            "id": self.s.message_id,
+            "object": "thread.message.delta",
+            "delta": {"content": [{"index": 0, "type": "text", "text": {"value": text, "annotations": []}}]},
+        }
 
     def run(self, status: str, **changes: Any) -> dict[str, Any]:
         run = {
@@ -97,14 +107,7 @@ class StreamWriter:
         yield frame("thread.message.in_progress", self.message("in_progress", []))
 
     def delta(self, event: Delta) -> bytes:
-        return frame(
-            "thread.message.delta",
-            {
-                "id": self.s.message_id,
-                "object": "thread.message.delta",
-                "delta": {"content": [{"index": 0, "type": "text", "text": {"value": event.text, "annotations": []}}]},
-            },
-        )
+        return self._delta_head + json.dumps(event.text).encode() + self._delta_tail
 
     def closing(self, event: Finished, server_timing: str) -> Iterator[bytes]:
         usage = {
