@@ -8,7 +8,7 @@ CHROMIUM ?= /usr/bin/chromium
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help venv run test lint format migrate bench-oauth bench-users bench-scanners bench-scanner-accuracy bench-documents bench-engines bench-chat bench-oversight bench-compliance clean
+.PHONY: help venv run test lint format migrate bench-oauth bench-users bench-scanners bench-scanner-accuracy bench-documents bench-engines bench-chat bench-oversight bench-rollups bench-compliance clean
 
 help:
 	@echo "make run    - set up .venv, migrate, seed demo data, serve http://$(HOST):$(PORT) (SQLite by default)"
@@ -90,6 +90,11 @@ bench-chat: $(STAMP)
 # element's data endpoint and the compliance searches p50/p99, the compliance export's memory for 100,000 rows.
 bench-oversight: $(STAMP)
 	$(BIN)/python bench/oversight.py $(BENCH_ARGS)
+
+# Counting one chat exchange in the dashboards' rollups (exchange_add) on PostgreSQL (bench_rollups) and SQLite:
+# median, p99, CPU and statements per exchange, with and without hits; the monitoring receiver without rules.
+bench-rollups: $(STAMP)
+	$(BIN)/python bench/rollups.py $(BENCH_ARGS)
 
 # Compliance search p50/p99 and export memory on 1,000,000 COPY-seeded messages of varied text (bench_compliance).
 bench-compliance: $(STAMP)

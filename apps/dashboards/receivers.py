@@ -1,4 +1,5 @@
-"""Keep the daily rollups current as exchanges and scanner hits are recorded (a few indexed statements each).
+"""Keep the daily rollups current as exchanges and scanner hits are recorded (one upsert statement per exchange on
+PostgreSQL, one per rollup level on SQLite: apps/dashboards/rollups.py).
 
 Connected in DashboardsConfig.ready(). The chat and the scanners send these signals with ``send_robust`` after
 their transaction commits, so an error here is logged and never loses an answer; ``rebuild_rollups`` repairs the

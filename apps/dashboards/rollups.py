@@ -16,8 +16,9 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, transaction
+from django.db.models import DateField, DecimalField, UniqueConstraint
 
 from apps.chat.models import Conversation, ExchangeOutcome, UsageRecord
 from apps.companies.models import Company
@@ -107,43 +108,194 @@ def _project(full_fields: tuple, key: tuple, fields: tuple) -> tuple:
     return tuple(values[name] for name in fields)
 
 
-def _increment(model, company: Company, key_fields: tuple, key: tuple, counts: dict) -> None:
-    """Upsert one rollup row: add ``counts`` to it, creating it when missing (a concurrent creator wins once,
-    then the increment is applied to its row)."""
-    lookup = {"company": company, **dict(zip(key_fields, key, strict=True))}
-    changes = {name: F(name) + value for name, value in counts.items() if value}
-    if not changes:
-        first = next(iter(counts))
-        changes = {first: F(first)}
-    if model.objects.filter(**lookup).update(**changes):
+class _Upsert:
+    """Adding counts to one rollup table's rows, as SQL built once per process and shape (number of rows).
+
+    ``INSERT ... ON CONFLICT (the table's unique key) DO UPDATE SET counter = row.counter + EXCLUDED.counter``
+    (PostgreSQL, and SQLite since 3.24): one statement whether the row exists or not, and a concurrent creator of
+    the same row makes it an update instead of an error. The ORM cannot say this (``bulk_create``'s
+    ``update_conflicts`` replaces the counters instead of adding to them), and building the equivalent
+    ``filter().update(F() + n)`` cost far more CPU than the database spent running it (apps/core/statements.py
+    keeps ORM-built SQL for the same reason).
+
+    A key with a NULL (a ScanHit without agent, the hits of the Scanner API without user, a deleted user's rows)
+    never conflicts in a unique constraint, so those rows keep the former update-else-insert on ``IS NULL``: one
+    row per key, as before. A constraint with NULLs not distinct would make deleting a user fail whenever two
+    deleted users' rows of a day become the same key (``on_delete=SET_NULL``).
+    """
+
+    def __init__(self, model, key_fields: tuple, counters: tuple, full_fields: tuple) -> None:
+        opts = model._meta
+        self.key_fields = key_fields
+        # Where each key field sits in the full level's key (the projection of a full key onto this level).
+        self.positions = tuple(full_fields.index(name) for name in key_fields)
+        self.table = _quote(opts.db_table)
+        key_columns = ("company_id", *(opts.get_field(name).column for name in key_fields))
+        [unique] = [c for c in opts.constraints if isinstance(c, UniqueConstraint)]
+        if {opts.get_field(name).column for name in unique.fields} != set(key_columns) or unique.condition:
+            raise ImproperlyConfigured(f"{model.__name__}'s unique constraint is not its rollup key {key_fields}")
+        self.key_columns = key_columns
+        self.counter_columns = tuple(opts.get_field(name).column for name in counters)
+        self.columns = (*key_columns, *self.counter_columns)
+        # The values the driver cannot take as they are (dates on SQLite): (position in a row, model field).
+        self.prepared = tuple(
+            (index, opts.get_field(name))
+            for index, name in enumerate(("company", *key_fields, *counters))
+            if isinstance(opts.get_field(name), DateField | DecimalField)
+        )
+        self._inserts: dict[tuple[int, bool], str] = {}
+        self._fallbacks: dict[tuple[bool, ...], tuple[str, str]] = {}
+
+    def row(self, company_pk: int, key: tuple, counts) -> list:
+        values = [company_pk, *key, *counts]
+        for index, field in self.prepared:
+            values[index] = field.get_db_prep_save(values[index], connection)
+        return values
+
+    def insert_sql(self, rows: int, fold_first: bool) -> str:
+        """The upsert of ``rows`` rows; ``fold_first``: its "conversations" value is the first-exchange test."""
+        sql = self._inserts.get((rows, fold_first))
+        if sql is None:
+            slots = ["%s"] * len(self.columns)
+            if fold_first:
+                slots[self.columns.index("conversations")] = _FIRST_IN_CONVERSATION
+            one = f"({', '.join(slots)})"
+            updates = ", ".join(f"{c} = {self.table}.{c} + EXCLUDED.{c}" for c in map(_quote, self.counter_columns))
+            columns, keys = ", ".join(map(_quote, self.columns)), ", ".join(map(_quote, self.key_columns))
+            values = ", ".join([one] * rows)
+            insert = f"INSERT INTO {self.table} ({columns}) VALUES {values}"  # noqa: S608 - names and placeholders
+            sql = self._inserts[(rows, fold_first)] = f"{insert} ON CONFLICT ({keys}) DO UPDATE SET {updates}"
+        return sql
+
+    def fallback_sql(self, key: tuple) -> tuple[str, str]:
+        """For a key with NULLs: (the update of its row, the insert when there is none). Parameters: the counts
+        then the key's non-NULL values; the row's values."""
+        nulls = tuple(value is None for value in key)
+        sql = self._fallbacks.get(nulls)
+        if sql is None:
+            where = " AND ".join(
+                f"{_quote(column)} IS NULL" if null else f"{_quote(column)} = %s"
+                for column, null in zip(self.key_columns, (False, *nulls), strict=True)
+            )
+            adds = ", ".join(f"{c} = {c} + %s" for c in map(_quote, self.counter_columns))
+            values = ", ".join(["%s"] * len(self.columns))
+            sql = self._fallbacks[nulls] = (
+                f"UPDATE {self.table} SET {adds} WHERE {where}",  # noqa: S608 - names and placeholders only
+                f"INSERT INTO {self.table} ({', '.join(map(_quote, self.columns))}) VALUES ({values})",  # noqa: S608
+            )
+        return sql
+
+
+def _quote(name: str) -> str:
+    return f'"{name}"'  # PostgreSQL's and SQLite's quoting alike
+
+
+# Whether the exchange is its conversation's first: no earlier usage record of the conversation (the parameters:
+# the conversation's and the record's primary keys). Run in the upsert, it costs no round trip of its own.
+_RECORDS, _CONVERSATION, _PK = map(
+    _quote,
+    (UsageRecord._meta.db_table, UsageRecord._meta.get_field("conversation").column, UsageRecord._meta.pk.column),
+)
+_FIRST_IN_CONVERSATION = (
+    f"(SELECT CASE WHEN EXISTS (SELECT 1 FROM {_RECORDS} WHERE {_CONVERSATION} = %s AND {_PK} < %s)"  # noqa: S608
+    " THEN 0 ELSE 1 END)"
+)
+_USAGE_UPSERTS = tuple(_Upsert(model, fields, USAGE_COUNTERS, USAGE_KEY_FIELDS) for model, fields in USAGE_LEVELS)
+_HIT_UPSERTS = tuple(_Upsert(model, fields, HIT_COUNTERS, HIT_KEY_FIELDS) for model, fields in HIT_LEVELS)
+# PostgreSQL: the upserts of one call joined in one statement (data-modifying WITH), by their shapes.
+_JOINED: dict[tuple[str, ...], str] = {}
+
+
+def _level_rows(upserts: tuple[_Upsert, ...], groups: dict[tuple, tuple]) -> list[tuple[_Upsert, dict]]:
+    """Each level's rows: the full keys projected onto its key, their counts summed (one row per key, as an
+    upsert may not touch a row twice)."""
+    levels = []
+    for upsert in upserts:
+        rows: dict[tuple, list] = {}
+        for key, counts in groups.items():
+            projected = tuple(key[i] for i in upsert.positions)
+            row = rows.get(projected)
+            if row is None:
+                rows[projected] = list(counts)
+            else:
+                for index, value in enumerate(counts):
+                    row[index] += value
+        levels.append((upsert, rows))
+    return levels
+
+
+def _write(company_pk: int, levels: list[tuple[_Upsert, dict]], first: tuple[int, int] | None = None) -> None:
+    """Add the rows to their tables: on PostgreSQL one statement for all levels, on SQLite one per level (no round
+    trip there); a key with a NULL takes the update-else-insert, and then every level is its own statement.
+    ``first``: (conversation, record) primary keys when "conversations" is the first-exchange test (usage levels).
+
+    Rows are locked in one order by every writer, so that concurrent exchanges never deadlock: the levels in
+    their order (as the former code did, in one transaction), and within a level the keys sorted."""
+    steps: list[tuple] = []  # ("upsert", sql, params) or ("fallback", upsert, key, values, fold), in level order
+    for upsert, rows in levels:
+        fold = first is not None and "conversations" in upsert.counter_columns
+        upserted: list = []
+        count = 0
+        for key in sorted(k for k in rows if None not in k):
+            values = upsert.row(company_pk, key, rows[key])
+            if fold:
+                slot = upsert.columns.index("conversations")
+                values[slot : slot + 1] = first
+            upserted += values
+            count += 1
+        if count:
+            steps.append(("upsert", upsert.insert_sql(count, fold), upserted))
+        steps += [("fallback", upsert, k, upsert.row(company_pk, k, rows[k]), fold) for k in rows if None in k]
+    if len(steps) > 1 and connection.vendor == "postgresql" and all(step[0] == "upsert" for step in steps):
+        steps = [("upsert", _joined(tuple(sql for _, sql, _ in steps)), [v for *_, values in steps for v in values])]
+    if len(steps) == 1 and steps[0][0] == "upsert":
+        with connection.cursor() as cursor:  # one statement: atomic by itself, no transaction round trips
+            cursor.execute(steps[0][1], steps[0][2])
         return
-    try:
-        with transaction.atomic():
-            model.objects.create(**lookup, **counts)
-    except IntegrityError:
-        model.objects.filter(**lookup).update(**changes)
+    with transaction.atomic(), connection.cursor() as cursor:
+        first_value = None
+        for step in steps:
+            if step[0] == "upsert":
+                cursor.execute(step[1], step[2])
+                continue
+            _, upsert, key, values, fold = step
+            if fold:
+                if first_value is None:
+                    cursor.execute(f"SELECT {_FIRST_IN_CONVERSATION}", list(first))
+                    first_value = cursor.fetchone()[0]
+                values[upsert.columns.index("conversations")] = first_value
+            update, insert = upsert.fallback_sql(key)
+            width = len(upsert.key_columns)
+            cursor.execute(update, [*values[width:], *(value for value in values[:width] if value is not None)])
+            if cursor.rowcount == 0:
+                cursor.execute(insert, values)
 
 
-def _increment_levels(levels, company: Company, key: tuple, counts: dict) -> None:
-    full_fields = levels[0][1]
-    for model, fields in levels:
-        _increment(model, company, fields, _project(full_fields, key, fields), counts)
+def _joined(statements: tuple[str, ...]) -> str:
+    """PostgreSQL: the upserts as one statement, data-modifying WITH queries run one after the other in their
+    order. (Unreferenced, PostgreSQL would run them after the main query, in an order it does not promise; each
+    scalar subquery of the final SELECT runs its WITH query when it is evaluated, left to right.)"""
+    sql = _JOINED.get(statements)
+    if sql is None:
+        ctes = ", ".join(f"level_{i} AS ({upsert} RETURNING 1)" for i, upsert in enumerate(statements))
+        counts = ", ".join(f"(SELECT count(*) FROM level_{i})" for i in range(len(statements)))  # noqa: S608
+        sql = _JOINED[statements] = f"WITH {ctes} SELECT {counts}"
+    return sql
 
 
 def exchange_add(record: UsageRecord, hits: Iterable[ScanHit]) -> None:
-    """Count one exchange (and its scanner hits) in the rollups: a few indexed statements."""
+    """Count one exchange (and its scanner hits) in the rollups: one statement on PostgreSQL, whatever the number
+    of levels and hits; the first-exchange-of-its-conversation test runs inside it."""
     company = record.company
     zone = company_zone(company)
-    first = record.conversation_id is not None and not (
-        UsageRecord.objects.filter(conversation_id=record.conversation_id, pk__lt=record.pk).exists()
-    )
-    with transaction.atomic():
-        _increment_levels(
-            USAGE_LEVELS, company, usage_key(record, zone), usage_counts(record, first_in_conversation=first)
-        )
-        day = local_day(record.created, zone)
-        for key, counts in _hit_groups(hits, day=day, user_id=record.user_id, channel=record.channel).items():
-            _increment_levels(HIT_LEVELS, company, key, counts)
+    key = usage_key(record, zone)
+    counts = usage_counts(record, first_in_conversation=False)
+    first = (record.conversation_id, record.pk) if record.conversation_id is not None else None
+    levels = _level_rows(_USAGE_UPSERTS, {key: tuple(counts[name] for name in USAGE_COUNTERS)})
+    groups = _hit_groups(hits, day=key[0], user_id=record.user_id, channel=record.channel)
+    if groups:
+        levels += _level_rows(_HIT_UPSERTS, {k: tuple(c[name] for name in HIT_COUNTERS) for k, c in groups.items()})
+    _write(company.pk, levels, first)
 
 
 def hits_add(company: Company, hits: Iterable[ScanHit], *, source: str) -> None:
@@ -151,13 +303,15 @@ def hits_add(company: Company, hits: Iterable[ScanHit], *, source: str) -> None:
     scanner kind, without a user (a ScanHit keeps none, and a rebuild must find the same numbers)."""
     user_id, channel = None, non_chat_channel(source)
     zone = company_zone(company)
-    with transaction.atomic():
-        by_day: dict[date, list[ScanHit]] = defaultdict(list)
-        for hit in hits:
-            by_day[local_day(hit.created, zone)].append(hit)
-        for day, day_hits in by_day.items():
-            for key, counts in _hit_groups(day_hits, day=day, user_id=user_id, channel=channel).items():
-                _increment_levels(HIT_LEVELS, company, key, counts)
+    by_day: dict[date, list[ScanHit]] = defaultdict(list)
+    for hit in hits:
+        by_day[local_day(hit.created, zone)].append(hit)
+    groups: dict[tuple, tuple] = {}
+    for day, day_hits in by_day.items():
+        for key, counts in _hit_groups(day_hits, day=day, user_id=user_id, channel=channel).items():
+            groups[key] = tuple(counts[name] for name in HIT_COUNTERS)
+    if groups:
+        _write(company.pk, _level_rows(_HIT_UPSERTS, groups))
 
 
 def _hit_groups(hits: Iterable[ScanHit], *, day: date, user_id: int | None, channel: str) -> dict[tuple, dict]:
