@@ -244,8 +244,8 @@ async def airisk_round(port: int, token: str, conversations: list[str], n: int) 
     )
 
 
-def script_engine(engine_port: int, delay: float) -> None:
-    body = json.dumps({"deltas": 50, "delay": delay, "input_tokens": -1}).encode()
+def script_engine(engine_port: int, delay: float, deltas: int = 50) -> None:
+    body = json.dumps({"deltas": deltas, "delay": delay, "input_tokens": -1}).encode()
     with socket.create_connection(("127.0.0.1", engine_port)) as sock:
         sock.sendall(
             b"POST /_fake/script HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"

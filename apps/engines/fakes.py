@@ -77,6 +77,7 @@ class Script:
     filter_frames: bool = False  # Azure: the prompt_filter_results frame first and a filter frame last
     send_usage: bool = True  # False: act as a server that ignores include_usage
     rechunk: int = 0  # N > 0: the body in HTTP chunks of N bytes, frames split across them (0: a chunk per frame)
+    hold_open: float = 0.0  # seconds between the last frame and the end of the chunked body (a slow server)
 
     def pieces(self, text: str) -> list[str]:
         if self.deltas <= 0:
@@ -149,6 +150,7 @@ class FakeEngineServer:
         self.answer = answer  # composes the answer from the request instead of script.text
         self.ssl_context = ssl_context  # serve HTTPS (tests of the client's TLS path)
         self.requests: list[RecordedRequest] = []
+        self.connections = 0  # TCP connections accepted (a client that reuses its connection opens one)
         self._server: asyncio.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -247,6 +249,7 @@ class FakeEngineServer:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         self._tasks.add(task)
+        self.connections += 1
         try:
             while True:
                 try:
@@ -602,6 +605,8 @@ class FakeEngineServer:
             for frame in encoder.closing(output):
                 await send(frame)
         await send(b"", flush=True)
+        if script.hold_open:
+            await asyncio.sleep(script.hold_open)
         writer.write(b"0\r\n\r\n")
         await writer.drain()
 

@@ -3,6 +3,7 @@ server). The only module that knows this format's field names."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
 from urllib.parse import quote
@@ -36,6 +37,8 @@ FINISH_REASONS = {
 }
 
 _DONE = b"[DONE]"
+# How long the rest of a body (the end of its chunked encoding) is read for after [DONE].
+BODY_END_SECONDS = 1.0
 _EMPTY: dict = {}
 
 
@@ -150,37 +153,44 @@ async def stream(
     finish_reason: str | None = None
     usage: Usage | None = None
     done = False
-    async with open_stream(config, request, parse_error) as body:
-        async for events in sse_batches(body):
-            for data in events:
-                if data == _DONE:
-                    done = True
-                    break
-                # One try around the happy path instead of a type check per field: a chunk of the wrong shape
-                # fails on an attribute, index or type, and that is a malformed event.
-                try:
-                    chunk = decode_json(data.decode())
-                    if chunk.get("error"):
-                        raise _error_from_object(chunk, None, config)
-                    if raw_usage := chunk.get("usage"):
-                        usage = _usage(raw_usage)
-                    # Azure's filter frames have an empty choices list: nothing to yield, usage (above) kept.
-                    if not (choices := chunk.get("choices")):
-                        continue
-                    choice = choices[0]
-                    text = (choice.get("delta") or _EMPTY).get("content")
-                    reason = choice.get("finish_reason")
-                except (ValueError, AttributeError, TypeError, KeyError, IndexError):
-                    raise malformed() from None
-                if text:
-                    if text.__class__ is not str:
-                        raise malformed()
-                    answer.append(text)
-                    yield TextDelta(text)
-                if reason:
-                    finish_reason = str(reason)
-            if done:
-                break
+    try:
+        async with asyncio.timeout(None) as deadline, open_stream(config, request, parse_error) as body:
+            async for events in sse_batches(body):
+                if done:
+                    continue  # the end of the body after [DONE]: read, so that the connection serves the next answer
+                for data in events:
+                    if data == _DONE:
+                        done = True
+                        # A server that keeps the body open after [DONE] is not waited for: the connection is
+                        # dropped instead of reused.
+                        deadline.reschedule(asyncio.get_running_loop().time() + BODY_END_SECONDS)
+                        break
+                    # One try around the happy path instead of a type check per field: a chunk of the wrong shape
+                    # fails on an attribute, index or type, and that is a malformed event.
+                    try:
+                        chunk = decode_json(data.decode())
+                        if chunk.get("error"):
+                            raise _error_from_object(chunk, None, config)
+                        if raw_usage := chunk.get("usage"):
+                            usage = _usage(raw_usage)
+                        # Azure's filter frames have an empty choices list: nothing to yield, usage (above) kept.
+                        if not (choices := chunk.get("choices")):
+                            continue
+                        choice = choices[0]
+                        text = (choice.get("delta") or _EMPTY).get("content")
+                        reason = choice.get("finish_reason")
+                    except (ValueError, AttributeError, TypeError, KeyError, IndexError):
+                        raise malformed() from None
+                    if text:
+                        if text.__class__ is not str:
+                            raise malformed()
+                        answer.append(text)
+                        yield TextDelta(text)
+                    if reason:
+                        finish_reason = str(reason)
+    except TimeoutError:
+        if not done:
+            raise
     if not done and not answer and finish_reason is None:
         raise EngineError("provider_error", "the provider closed the stream before answering")
     if usage is None:  # a cut stream, or a server that ignores include_usage

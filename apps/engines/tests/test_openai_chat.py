@@ -1,7 +1,14 @@
 """The OpenAI chat completions format as OpenAI, Azure OpenAI, Mistral and LLaMA servers receive and send it."""
 
-from apps.engines.base import estimate_tokens
-from apps.engines.fakes import FAKE_API_KEY, FAKE_DEPLOYMENT, Script
+import asyncio
+import time
+
+import pytest
+
+from apps.engines.base import Finish, TextDelta, estimate_tokens
+from apps.engines.fakes import FAKE_API_KEY, FAKE_DEPLOYMENT, WIRES, Script
+from apps.engines.openai_chat import BODY_END_SECONDS
+from apps.engines.service import stream_answer
 from apps.engines.tests.helpers import collect, error_of
 
 MESSAGES = [
@@ -188,3 +195,38 @@ def test_event_that_is_not_json_is_a_provider_error(make_fake):
 
     assert error.kind == "provider_error"
     assert "malformed" in error.message
+
+
+async def _answers(config, count: int) -> list[tuple[str, float]]:
+    """``count`` answers one after another in one event loop (one HTTP client): their text and duration."""
+    results = []
+    for _ in range(count):
+        started = time.perf_counter()
+        events = [event async for event in stream_answer(config, instructions="", history=(), prompt="Hi")]
+        assert isinstance(events[-1], Finish)
+        results.append(("".join(e.text for e in events if isinstance(e, TextDelta)), time.perf_counter() - started))
+    return results
+
+
+@pytest.mark.parametrize("wire", WIRES)
+def test_answers_reuse_the_providers_connection(make_fake, wire):
+    """After [DONE] the rest of the body is read, so the connection goes back to the pool (a new one would cost
+    a TCP and TLS handshake with the provider before every first token)."""
+    fake = make_fake(wire, script=Script(text="One two three."))
+
+    results = asyncio.run(_answers(fake.config(), 3))
+
+    assert [text for text, _ in results] == ["One two three."] * 3
+    assert fake.connections == 1
+
+
+def test_a_server_that_keeps_the_body_open_after_done_is_not_waited_for(make_fake):
+    fake = make_fake("openai", script=Script(text="One two three.", hold_open=5.0))
+
+    results = asyncio.run(_answers(fake.config(), 2))
+
+    assert [text for text, _ in results] == ["One two three."] * 2
+    # Each answer ended BODY_END_SECONDS after [DONE], not when the server ended its body; the connection was
+    # dropped rather than reused.
+    assert all(BODY_END_SECONDS <= seconds < BODY_END_SECONDS + 2 for _, seconds in results)
+    assert fake.connections == 2
