@@ -131,7 +131,9 @@ def test_a_stop_from_another_user_or_company_does_not_reach_a_running_answer(
     conversation, fake_llm, admin_user, other_user
 ):
     """The in-process Stop (no query) checks the answer's owner as the database lookup does."""
-    fake_llm.script.delay = 0.05
+    # Slow enough that both refused Stops (each looks twice, CANCEL_ROW_WAIT_SECONDS apart) end mid-answer, while
+    # nothing is written (the in-memory SQLite of the tests locks whole tables while a row is written).
+    fake_llm.script.delay = 0.2
 
     async def main():
         handle = answer_start(_prompt(conversation, "How many days of leave?"))
