@@ -7,3 +7,8 @@ class CoreConfig(AppConfig):
 
     name = "apps.core"
     label = "core"
+
+    def ready(self) -> None:
+        from apps.core import checks
+
+        checks.register()
