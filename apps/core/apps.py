@@ -9,6 +9,9 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
-        from apps.core import checks
+        from django.contrib.auth.signals import user_logged_in
+
+        from apps.core import checks, middleware
 
         checks.register()
+        user_logged_in.connect(middleware.renewal_starts_at_login, dispatch_uid="core.renewal_starts_at_login")

@@ -29,10 +29,9 @@ def middleware_as_django_reads_it(middleware: list[str]) -> list[str]:
     checked = {path: import_string(path) for path in CHECKED_PATHS}
     named = []
     for path in middleware:
-        cls = import_string(path)
-        named.append(
-            next((django_path for django_path, django_cls in checked.items() if issubclass(cls, django_cls)), path)
-        )
+        factory = import_string(path)  # a class, or a function making the middleware
+        extends = [name for name, cls in checked.items() if isinstance(factory, type) and issubclass(factory, cls)]
+        named.append(extends[0] if extends else path)
     return named
 
 
