@@ -5,6 +5,7 @@ check that A's credentials never see B's data.
 """
 
 import pytest
+from asgiref.sync import SyncToAsync
 from django.core.cache import cache
 
 from apps.oauth.services import access_token_issue
@@ -94,3 +95,18 @@ def pytest_report_header(config) -> str:
         f"AIRisk database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}"
         f" ({settings.DATABASES['default']['NAME']}), cache: {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}"
     )
+
+
+@pytest.fixture
+def sync_to_async_calls(monkeypatch):
+    """What each sync_to_async call in the process runs (a live server runs in a thread of it), as a repr: a
+    middleware's hook names its class; a function wrapped by another names both."""
+    seen: list[str] = []
+    original = SyncToAsync.__call__
+
+    async def recording(self, *args, **kwargs):
+        seen.append(f"{self.func!r} {getattr(self.func, '__wrapped__', '')!r}")
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SyncToAsync, "__call__", recording)
+    return seen

@@ -68,23 +68,23 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # apps.core.middleware's classes are Django's, django-csp's and WhiteNoise's, async-capable without thread hops
-    # (see that module); the others keep Django's (security and clickjacking by their own paths, which
-    # `check --deploy` looks for).
+    # apps.core.middleware's classes are Django's, django-csp's and WhiteNoise's, async-capable: under ASGI they
+    # hop to a thread only for a request with I/O to do (see that module). `check --deploy` counts them as the
+    # Django classes they extend (apps/core/checks.py).
     "apps.core.middleware.TraceIdMiddleware",
-    "django.middleware.security.SecurityMiddleware",
+    "apps.core.middleware.SecurityMiddleware",
     # Early, so that every response carries the policy, the health check's early answer included.
     "apps.core.middleware.CSPMiddleware",
     # Before CommonMiddleware's host validation: the container's health check calls 127.0.0.1 (see its docstring).
     "apps.core.middleware.HealthzMiddleware",
     "apps.core.middleware.WhiteNoiseMiddleware",  # whitenoise's, async-capable
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "apps.core.middleware.SessionMiddleware",  # renews the sliding expiry (SESSION_RENEW_SECONDS)
     "apps.core.middleware.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
+    "apps.core.middleware.CsrfViewMiddleware",
     "apps.core.middleware.AuthenticationMiddleware",
     "django_htmx.middleware.HtmxMiddleware",  # request.htmx for the chat pages' partial updates
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "apps.core.middleware.MessageMiddleware",
+    "apps.core.middleware.XFrameOptionsMiddleware",
     # Last: turns a lockout noticed during the login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -209,15 +209,23 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
 # Web logins (README, "Logins and sessions").
-# Sessions end after SESSION_IDLE_TIMEOUT_SECONDS without a request (sliding: every request of a logged-in
-# person renews the expiry). With Redis as the cache they live only in the cache ("cache" engine): no database
-# write per request, every app process shares them, and a Redis flush just logs people out. Without Redis
-# (local memory is per process) they stay in the database.
+# Sessions end after SESSION_IDLE_TIMEOUT_SECONDS without a request (sliding: the requests of a logged-in person
+# renew the expiry). A renewal is a session write, so it happens at most once per SESSION_RENEW_SECONDS
+# (apps.core.middleware.SessionMiddleware), not on every request: a session ends between
+# SESSION_IDLE_TIMEOUT_SECONDS - SESSION_RENEW_SECONDS and SESSION_IDLE_TIMEOUT_SECONDS after its last request.
+# With Redis as the cache sessions live only in the cache ("cache" engine): no database write, every app process
+# shares them, and a Redis flush just logs people out. Without Redis (local memory is per process) they stay in
+# the database.
 SESSION_IDLE_TIMEOUT_SECONDS = env.int("SESSION_IDLE_TIMEOUT_SECONDS", default=8 * 3600)
 if SESSION_IDLE_TIMEOUT_SECONDS <= 0:
     raise ImproperlyConfigured("SESSION_IDLE_TIMEOUT_SECONDS must be a positive number of seconds.")
+SESSION_RENEW_SECONDS = env.int("SESSION_RENEW_SECONDS", default=min(60, SESSION_IDLE_TIMEOUT_SECONDS // 2))
+if not 0 <= SESSION_RENEW_SECONDS < SESSION_IDLE_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured(
+        "SESSION_RENEW_SECONDS must be 0 or more and less than SESSION_IDLE_TIMEOUT_SECONDS (0: every request)."
+    )
 SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT_SECONDS
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False  # the middleware saves a changed session, or renews one as above
 SESSION_ENGINE = (
     "django.contrib.sessions.backends.cache"
     if CACHES["default"]["BACKEND"] == "apps.core.cache.RedisCache"

@@ -129,3 +129,41 @@ def test_startup_stops_on_a_retention_of_zero_days():
 
     assert result.returncode != 0
     assert "AUDIT_RETENTION_DAYS must be a positive number of days" in result.stderr
+
+
+# Each gap a deploy check names only when the middleware it concerns is in MIDDLEWARE.
+MIDDLEWARE_GAPS = {
+    "SECURE_HSTS_SECONDS": (0, "security.W004"),
+    "SECURE_CONTENT_TYPE_NOSNIFF": (False, "security.W006"),
+    "SECURE_SSL_REDIRECT": (False, "security.W008"),
+    "SESSION_COOKIE_SECURE": (False, "security.W012"),
+    "CSRF_COOKIE_SECURE": (False, "security.W016"),
+    "X_FRAME_OPTIONS": ("SAMEORIGIN", "security.W019"),
+}
+
+
+def _deploy_check_ids() -> set[str]:
+    from django.core import checks
+
+    return {message.id for message in checks.run_checks(include_deployment_checks=True, tags=["security"])}
+
+
+def test_deploy_checks_count_the_projects_middleware_as_djangos(settings):
+    # apps.core.middleware subclasses Django's security, clickjacking, CSRF and session middleware; Django's
+    # checks look for those by path and, without apps/core/checks.py, would pass every gap below unseen.
+    from apps.core.checks import middleware_as_django_reads_it
+
+    for name, (value, _check_id) in MIDDLEWARE_GAPS.items():
+        setattr(settings, name, value)
+    ours = _deploy_check_ids()
+    settings.MIDDLEWARE = middleware_as_django_reads_it(settings.MIDDLEWARE)
+    djangos = _deploy_check_ids()
+
+    assert {check_id for _value, check_id in MIDDLEWARE_GAPS.values()} <= ours
+    assert ours == djangos
+
+
+def test_deploy_checks_see_a_missing_security_middleware(settings):
+    settings.MIDDLEWARE = [path for path in settings.MIDDLEWARE if not path.endswith(".SecurityMiddleware")]
+
+    assert "security.W001" in _deploy_check_ids()

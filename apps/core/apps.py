@@ -7,3 +7,11 @@ class CoreConfig(AppConfig):
 
     name = "apps.core"
     label = "core"
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
+        from apps.core import checks, middleware
+
+        checks.register()
+        user_logged_in.connect(middleware.renewal_starts_at_login, dispatch_uid="core.renewal_starts_at_login")

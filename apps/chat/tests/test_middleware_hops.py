@@ -1,0 +1,61 @@
+"""Under ASGI the middleware hop to a thread only for a request with I/O to do (apps/core/middleware.py): a
+bearer-token prompt to an async view, and a logged-in page view within the session's renewal interval, make none."""
+
+import pytest
+import requests
+
+from apps.audit.services import Actor
+from apps.chat.services import conversation_create
+from apps.chat.tests.test_web_stream_live import browser_session
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def hops(sync_to_async_calls):
+    return sync_to_async_calls
+
+
+def middleware_hops(seen: list[str]) -> list[str]:
+    return [hop for hop in seen if "Middleware" in hop]
+
+
+def test_a_bearer_token_prompt_to_an_async_view_makes_no_middleware_thread_hop(
+    asgi_server, user_token, company, plain_user, agent, hops
+):
+    conversation = conversation_create(
+        company=company, user=plain_user, actor=Actor(user=plain_user), agent=agent, title="T"
+    )
+
+    response = requests.post(
+        f"{asgi_server.url}/api/Chat/AskAgent",
+        json={"conversationID": conversation.public_id, "text": "Leave?"},
+        headers={"Authorization": f"Bearer {user_token}", "Accept": "application/json"},
+        timeout=30,
+    )
+
+    assert response.status_code == 200, response.text
+    assert hops, "the view's own database work runs in a thread: the recorder saw nothing"
+    assert middleware_hops(hops) == []
+
+
+def test_a_logged_in_page_view_makes_no_middleware_thread_hop(asgi_server, plain_user, hops):
+    session, _token = browser_session(asgi_server, plain_user.email)  # the login saves the session: hops
+    hops.clear()
+
+    page = session.get(f"{asgi_server.url}/chat/", timeout=10)
+
+    assert page.status_code == 200
+    assert hops  # the sync view itself
+    assert middleware_hops(hops) == []
+
+
+def test_a_form_post_still_checks_its_csrf_token_in_a_thread(asgi_server, plain_user, hops):
+    # The token check may parse a form body: the one middleware hook that keeps its hop when there is work.
+    session, _token = browser_session(asgi_server, plain_user.email)
+    hops.clear()
+
+    refused = session.post(f"{asgi_server.url}/logout/", data={}, timeout=10, allow_redirects=False)
+
+    assert refused.status_code == 403
+    assert any("CsrfViewMiddleware.process_view" in hop for hop in hops)
