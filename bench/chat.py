@@ -388,7 +388,9 @@ def summarize(n: int, engine: list[dict], airisk: list[dict]) -> tuple[str, dict
         if result["first"] is not None and "first_token" in found:
             paired.append(result["first"] * 1000 - found["first_token"])
     summary = ", ".join(
-        f"{k} {statistics.median(v):.1f}" for k in ("auth", "prepare", "first_token", "store") if (v := phases.get(k))
+        f"{k} {statistics.median(v):.1f}"
+        for k in ("auth", "prepare", "first_token", "write", "store")
+        if (v := phases.get(k))
     )
     figures = {
         "engine": (percentile(e, 0.5), percentile(e, 0.99)),
