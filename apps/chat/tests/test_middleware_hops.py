@@ -59,3 +59,49 @@ def test_a_form_post_still_checks_its_csrf_token_in_a_thread(asgi_server, plain_
 
     assert refused.status_code == 403
     assert any("CsrfViewMiddleware.process_view" in hop for hop in hops)
+
+
+def test_a_request_starts_without_a_thread_hop_under_asgi(asgi_server, user_token, company, plain_user, agent, hops):
+    """Django's request_started receivers (sync: a hop each request) have nothing to do under ASGI: airisk/asgi.py
+    keeps them for the WSGI handler only."""
+    from django.core.handlers.asgi import ASGIHandler
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.core.signals import request_started
+    from django.db import close_old_connections, reset_queries
+
+    from airisk.asgi import request_start_receivers_for_wsgi_only
+
+    # Django's test client connects close_old_connections for every sender again after each of its requests (it
+    # disconnects it around them): as at a server's start, before any such request.
+    request_start_receivers_for_wsgi_only()
+    conversation = conversation_create(
+        company=company, user=plain_user, actor=Actor(user=plain_user), agent=agent, title="T"
+    )
+
+    response = requests.post(
+        f"{asgi_server.url}/api/Chat/AskAgent",
+        json={"conversationID": conversation.public_id, "text": "Leave?"},
+        headers={"Authorization": f"Bearer {user_token}", "Accept": "application/json"},
+        timeout=30,
+    )
+
+    assert response.status_code == 200, response.text
+    assert not [hop for hop in hops if "Signal.asend" in hop]
+    assert request_started._live_receivers(ASGIHandler) == ([], [])
+    assert set(request_started._live_receivers(WSGIHandler)[0]) == {reset_queries, close_old_connections}
+
+
+def test_the_asgi_application_leaves_request_started_to_wsgi_from_its_import():
+    """In a fresh process, as a server starts it: importing airisk.asgi is what moves the receivers."""
+    from tests.helpers import run_manage
+
+    script = (
+        "from django.core.signals import request_started; from django.core.handlers.asgi import ASGIHandler; "
+        "from django.core.handlers.wsgi import WSGIHandler; before = request_started._live_receivers(ASGIHandler); "
+        "import airisk.asgi; print(len(before[0]), request_started._live_receivers(ASGIHandler), "
+        "len(request_started._live_receivers(WSGIHandler)[0]))"
+    )
+    result = run_manage("shell", "-c", script, env={"DEBUG": "true"})
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "2 ([], []) 2"
