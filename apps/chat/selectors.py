@@ -47,12 +47,7 @@ def get_conversation_for_user(company: Company | None, user: ApplicationUser, pu
     """The user's own conversation, with its agent; Http404 for another user's or another company's.
 
     Every prompt starts here, so the two reads (the conversation, its agent) run SQL built once per process."""
-    if company is None:
-        raise Http404("No such conversation.")
-    conversation = _CONVERSATION.first(company_pk=company.pk, user_pk=user.pk, public_id=str(public_id))
-    if conversation is None:
-        raise Http404("No such conversation.")
-    conversation.company = company  # the row was read by this company: no query for it
+    conversation = _own_conversation(company, user, public_id)
     conversation.agent = _AGENT.first(pk=conversation.agent_id)
     return conversation
 
@@ -62,13 +57,18 @@ def prompt_conversation(company: Company | None, user: ApplicationUser, public_i
 
     Its agent is not read here: the prompt's preparation reads it with the user's access checked
     (``prompt_agent``) and puts that row in place of the reference set here, which carries only the keys."""
+    conversation = _own_conversation(company, user, public_id)
+    conversation.agent = Agent(pk=conversation.agent_id, company_id=conversation.company_id)
+    return conversation
+
+
+def _own_conversation(company: Company | None, user: ApplicationUser, public_id: str) -> Conversation:
     if company is None:
         raise Http404("No such conversation.")
     conversation = _CONVERSATION.first(company_pk=company.pk, user_pk=user.pk, public_id=str(public_id))
     if conversation is None:
         raise Http404("No such conversation.")
     conversation.company = company  # the row was read by this company: no query for it
-    conversation.agent = Agent(pk=conversation.agent_id, company_id=conversation.company_id)
     return conversation
 
 

@@ -16,6 +16,17 @@ def hops(sync_to_async_calls):
     return sync_to_async_calls
 
 
+def ask_for_json(server, token, company, user, agent) -> requests.Response:
+    """A bearer-token prompt in a new conversation, answered as JSON."""
+    conversation = conversation_create(company=company, user=user, actor=Actor(user=user), agent=agent, title="T")
+    return requests.post(
+        f"{server.url}/api/Chat/AskAgent",
+        json={"conversationID": conversation.public_id, "text": "Leave?"},
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+        timeout=30,
+    )
+
+
 def middleware_hops(seen: list[str]) -> list[str]:
     return [hop for hop in seen if "Middleware" in hop]
 
@@ -23,16 +34,7 @@ def middleware_hops(seen: list[str]) -> list[str]:
 def test_a_bearer_token_prompt_to_an_async_view_makes_no_middleware_thread_hop(
     asgi_server, user_token, company, plain_user, agent, hops
 ):
-    conversation = conversation_create(
-        company=company, user=plain_user, actor=Actor(user=plain_user), agent=agent, title="T"
-    )
-
-    response = requests.post(
-        f"{asgi_server.url}/api/Chat/AskAgent",
-        json={"conversationID": conversation.public_id, "text": "Leave?"},
-        headers={"Authorization": f"Bearer {user_token}", "Accept": "application/json"},
-        timeout=30,
-    )
+    response = ask_for_json(asgi_server, user_token, company, plain_user, agent)
 
     assert response.status_code == 200, response.text
     assert hops, "the view's own database work runs in a thread: the recorder saw nothing"
@@ -74,16 +76,7 @@ def test_a_request_starts_without_a_thread_hop_under_asgi(asgi_server, user_toke
     # Django's test client connects close_old_connections for every sender again after each of its requests (it
     # disconnects it around them): as at a server's start, before any such request.
     request_start_receivers_for_wsgi_only()
-    conversation = conversation_create(
-        company=company, user=plain_user, actor=Actor(user=plain_user), agent=agent, title="T"
-    )
-
-    response = requests.post(
-        f"{asgi_server.url}/api/Chat/AskAgent",
-        json={"conversationID": conversation.public_id, "text": "Leave?"},
-        headers={"Authorization": f"Bearer {user_token}", "Accept": "application/json"},
-        timeout=30,
-    )
+    response = ask_for_json(asgi_server, user_token, company, plain_user, agent)
 
     assert response.status_code == 200, response.text
     assert not [hop for hop in hops if "Signal.asend" in hop]
