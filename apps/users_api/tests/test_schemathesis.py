@@ -10,6 +10,7 @@ import os
 
 import pytest
 import schemathesis
+from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
@@ -38,13 +39,19 @@ def wsgi_app(served_schema):
     A WSGI server closes "old" database connections around each request; inside a test that would drop the
     transaction holding the fixtures, so (like Django's test client) the run turns that off meanwhile.
     """
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
+    # For every sender, and for the WSGI handler alone (where airisk/asgi.py leaves request_started's receivers once
+    # it has been imported by an ASGI test): each registration found is restored afterwards.
+    found = [
+        (signal, sender)
+        for signal in (request_started, request_finished)
+        for sender in (None, WSGIHandler)
+        if signal.disconnect(close_old_connections, sender=sender)
+    ]
     try:
         yield get_wsgi_application()
     finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
+        for signal, sender in found:
+            signal.connect(close_old_connections, sender=sender)
 
 
 def load_schema(raw: dict, app, token: str):
