@@ -3,12 +3,12 @@ and leaves an audit event; no key value ever goes into one (only the names of th
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 import os
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -317,7 +317,9 @@ def agent_check_connection(*, company: Company, agent: Agent, actor: Actor) -> C
             await close_client()  # this event loop ends with the call: close its connection pool with it
 
     try:
-        result = async_to_sync(check)()
+        # On an event loop of its own, never the server's: async_to_sync would run it on the ASGI server's loop
+        # (a sync view's thread knows it), and closing that loop's pool would cut the answers streaming on it.
+        result = asyncio.run(check())
     except EngineError as exc:
         audit_event_record(
             action="agent.connection_checked",

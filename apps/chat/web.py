@@ -48,6 +48,7 @@ from apps.chat.services import (
     message_feedback_set,
 )
 from apps.core.net import client_ip
+from apps.engines.transport import close_client
 
 LOGIN_URL = "chat:login"
 CONVERSATIONS_PER_PAGE = 15
@@ -375,6 +376,7 @@ def _sync_stream(inp: PromptInput) -> Iterator[bytes]:
         try:
             if handle is not None:
                 loop.run_until_complete(handle.wait())
+            loop.run_until_complete(close_client())  # the loop ends here: its pooled engine connections with it
         finally:
             loop.close()
 

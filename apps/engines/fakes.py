@@ -155,6 +155,7 @@ class FakeEngineServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._tasks: set[asyncio.Task] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
 
     # --- life cycle -----------------------------------------------------------------------------------------------
 
@@ -194,6 +195,10 @@ class FakeEngineServer:
 
         async def shutdown() -> None:
             self._server.close()
+            # Connections a client keeps alive for its next request are dropped, not waited for (a client whose
+            # event loop is gone never closes them).
+            for writer in list(self._writers):
+                writer.transport.abort()
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -249,6 +254,7 @@ class FakeEngineServer:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         self._tasks.add(task)
+        self._writers.add(writer)
         self.connections += 1
         try:
             while True:
@@ -287,6 +293,7 @@ class FakeEngineServer:
             pass
         finally:
             self._tasks.discard(task)
+            self._writers.discard(writer)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()

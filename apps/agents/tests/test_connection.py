@@ -1,7 +1,10 @@
 """Test connection through the real adapters against the engines' fake servers on loopback, for every engine,
 with the agent's own key or the company's provider settings; and the provider's errors in plain words."""
 
+import asyncio
+
 import pytest
+from asgiref.sync import sync_to_async
 
 from apps.agents.models import Agent
 from apps.agents.services import agent_check_connection, explain_engine_error, provider_credential_set
@@ -17,6 +20,7 @@ from apps.engines.fakes import (
     FAKE_SECRET_ACCESS_KEY,
     Script,
 )
+from apps.engines.transport import close_client, get_client
 
 SYSTEM = Actor.system()
 
@@ -124,3 +128,25 @@ def test_an_unreachable_server_is_an_error_not_a_hang(company):
         agent_check_connection(company=company, agent=agent, actor=SYSTEM)
 
     assert caught.value.kind in ("timeout", "provider_error")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_check_from_a_sync_view_under_asgi_leaves_the_servers_connection_pool_alone(company, fake_engine):
+    """Under ASGI a sync view runs in a thread that knows the server's event loop; the check must not run there,
+    because it closes its loop's engine client at the end: on the server's loop that would cut the answers
+    streaming through it."""
+    fake = fake_engine("openai", script=Script(text="OK"))
+    agent = agent_for(company, fake)
+
+    async def server() -> tuple[bool, bool]:
+        shared = get_client()  # the client the server's streamed answers use
+        check = await sync_to_async(agent_check_connection)(company=company, agent=agent, actor=SYSTEM)
+        assert check.text == "OK"
+        try:
+            return get_client() is shared, shared.is_closed
+        finally:
+            await close_client()
+
+    same, closed = asyncio.run(server())
+
+    assert same and not closed

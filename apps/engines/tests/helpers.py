@@ -7,15 +7,19 @@ import pytest
 
 from apps.engines.base import ChatTurn, EngineConfig, EngineError, Finish, TextDelta
 from apps.engines.service import stream_answer
+from apps.engines.transport import close_client
 
 HISTORY = (ChatTurn("user", "What is a risk register?"), ChatTurn("assistant", "A list of risks."))
 
 
 async def _collect(config: EngineConfig, instructions: str, history, prompt: str) -> list:
     events = []
-    async with aclosing(stream_answer(config, instructions=instructions, history=history, prompt=prompt)) as stream:
-        async for event in stream:
-            events.append(event)
+    try:
+        async with aclosing(stream_answer(config, instructions=instructions, history=history, prompt=prompt)) as s:
+            async for event in s:
+                events.append(event)
+    finally:
+        await close_client()  # asyncio.run's loop ends here: its kept-alive connection too
     return events
 
 

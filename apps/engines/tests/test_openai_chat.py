@@ -10,6 +10,7 @@ from apps.engines.fakes import FAKE_API_KEY, FAKE_DEPLOYMENT, WIRES, Script
 from apps.engines.openai_chat import BODY_END_SECONDS
 from apps.engines.service import stream_answer
 from apps.engines.tests.helpers import collect, error_of
+from apps.engines.transport import close_client
 
 MESSAGES = [
     {"role": "system", "content": "Answer briefly."},
@@ -200,11 +201,15 @@ def test_event_that_is_not_json_is_a_provider_error(make_fake):
 async def _answers(config, count: int) -> list[tuple[str, float]]:
     """``count`` answers one after another in one event loop (one HTTP client): their text and duration."""
     results = []
-    for _ in range(count):
-        started = time.perf_counter()
-        events = [event async for event in stream_answer(config, instructions="", history=(), prompt="Hi")]
-        assert isinstance(events[-1], Finish)
-        results.append(("".join(e.text for e in events if isinstance(e, TextDelta)), time.perf_counter() - started))
+    try:
+        for _ in range(count):
+            started = time.perf_counter()
+            events = [event async for event in stream_answer(config, instructions="", history=(), prompt="Hi")]
+            assert isinstance(events[-1], Finish)
+            text = "".join(e.text for e in events if isinstance(e, TextDelta))
+            results.append((text, time.perf_counter() - started))
+    finally:
+        await close_client()
     return results
 
 

@@ -11,6 +11,7 @@ from apps.engines.base import EngineError, TextDelta
 from apps.engines.fakes import Script
 from apps.engines.service import stream_answer
 from apps.engines.tests.helpers import HISTORY, collect, error_of
+from apps.engines.transport import close_client
 
 TEXT = "Controls reduce the likelihood or the impact of a risk."
 
@@ -103,6 +104,8 @@ async def _deltas_then_error(config) -> tuple[list[str], EngineError]:
                     texts.append(event.text)
     except EngineError as error:
         return texts, error
+    finally:
+        await close_client()
     raise AssertionError("the stream ended without an error")
 
 
