@@ -5,6 +5,7 @@ import asyncio
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import connections
 
 from apps.agents.models import Agent
 from apps.agents.services import agent_check_connection, explain_engine_error, provider_credential_set
@@ -138,9 +139,15 @@ def test_a_check_from_a_sync_view_under_asgi_leaves_the_servers_connection_pool_
     fake = fake_engine("openai", script=Script(text="OK"))
     agent = agent_for(company, fake)
 
+    def sync_view():
+        try:
+            return agent_check_connection(company=company, agent=agent, actor=SYSTEM)
+        finally:
+            connections.close_all()  # as the end of a request does: asgiref's thread outlives the test
+
     async def server() -> tuple[bool, bool]:
         shared = get_client()  # the client the server's streamed answers use
-        check = await sync_to_async(agent_check_connection)(company=company, agent=agent, actor=SYSTEM)
+        check = await sync_to_async(sync_view)()
         assert check.text == "OK"
         try:
             return get_client() is shared, shared.is_closed
