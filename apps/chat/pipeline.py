@@ -311,11 +311,10 @@ async def answer_cancel(*, company: Company, user: ApplicationUser, message_id: 
 
     An answer generating in this process is stopped at once, without a query (its rows may still be being
     written); any other is looked up in the database and told through the cache flag."""
-    local = _LOCAL_CANCEL.get(message_id)
-    if local is not None and any(
+    if message_id in _LOCAL_CANCEL and any(
         h.message_id == message_id and h.owner == (company.pk, user.pk) for h in _RUNNING.values()
     ):
-        local.set()
+        _stop_local(message_id)
         return True
     if not await in_worker(_in_progress_of, company, user, message_id):
         # The rows of an answer that has just started (in another process) are written while its engine is
@@ -323,8 +322,7 @@ async def answer_cancel(*, company: Company, user: ApplicationUser, message_id: 
         await asyncio.sleep(CANCEL_ROW_WAIT_SECONDS)
         if not await in_worker(_in_progress_of, company, user, message_id):
             return False
-    if (local := _LOCAL_CANCEL.get(message_id)) is not None:
-        local.set()
+    _stop_local(message_id)
     await cache.aset(cancel_key(message_id), 1, timeout=settings.CHAT_ANSWER_MAX_SECONDS)
     return True
 
@@ -819,7 +817,9 @@ async def _run(inp: PromptInput, handle: AnswerHandle) -> None:
             return
         written = asyncio.ensure_future(in_worker(_timed, _write_prompt, inp, handle, prepared))
         # Rows that cannot be written mean an answer that cannot be stored: the engine is stopped at once.
-        written.add_done_callback(lambda done: done.cancelled() or done.exception() is None or _stop_local(handle))
+        written.add_done_callback(
+            lambda done: done.cancelled() or done.exception() is None or _stop_local(handle.message_id)
+        )
 
     put(
         Started(
@@ -910,9 +910,9 @@ def _watch_cancel(message_id: str) -> asyncio.Event:
     return event
 
 
-def _stop_local(handle: AnswerHandle) -> None:
-    """Stop the answer if it is still generating in this process (as a Stop would)."""
-    if (event := _LOCAL_CANCEL.get(handle.message_id)) is not None:
+def _stop_local(message_id: str) -> None:
+    """Stop the answer if it is still generating in this process (as a Stop does)."""
+    if (event := _LOCAL_CANCEL.get(message_id)) is not None:
         event.set()
 
 
@@ -947,7 +947,7 @@ async def _off_loop(function: Callable[..., T], *args: Any) -> T:
 
 
 async def _generate(
-    inp: PromptInput, handle: AnswerHandle, prepared: Prepared, begin_writes: Callable[[], None] = lambda: None
+    inp: PromptInput, handle: AnswerHandle, prepared: Prepared, begin_writes: Callable[[], None]
 ) -> AnswerOutcome:
     put = handle._queue.put_nowait
     started = time.perf_counter()
