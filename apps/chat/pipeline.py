@@ -623,6 +623,19 @@ def cost_of(usage: Usage, input_price: Decimal, output_price: Decimal) -> tuple[
     return input_cost, output_cost
 
 
+def conversation_totals_added(usage: Usage, input_cost: Decimal, output_cost: Decimal) -> dict[str, F]:
+    """The conversation's running totals with one answer added, for ``update()``: increments in the database, so
+    that answers stored at the same time add up instead of overwriting each other."""
+    return {
+        "prompt_tokens": F("prompt_tokens") + usage.input_tokens,
+        "completion_tokens": F("completion_tokens") + usage.output_tokens,
+        "total_tokens": F("total_tokens") + usage.input_tokens + usage.output_tokens,
+        "prompt_cost": F("prompt_cost") + input_cost,
+        "completion_cost": F("completion_cost") + output_cost,
+        "total_cost": F("total_cost") + input_cost + output_cost,
+    }
+
+
 def estimated_usage(prepared: Prepared, prompt: str, answer: str) -> Usage:
     sent = prepared.instructions + "".join(turn.text for turn in prepared.history) + prompt
     return Usage(input_tokens=estimate_tokens(sent), output_tokens=estimate_tokens(answer), estimated=True)
@@ -666,13 +679,7 @@ def _store(inp: PromptInput, handle: AnswerHandle, prepared: Prepared, outcome: 
         message_pk = prepared.message_pk or Message.objects.get(company=inp.company, public_id=handle.message_id).pk
         Message.objects.filter(company=inp.company, pk=message_pk).update(**answer)
         Conversation.objects.filter(pk=inp.conversation.pk).update(
-            prompt_tokens=F("prompt_tokens") + usage.input_tokens,
-            completion_tokens=F("completion_tokens") + usage.output_tokens,
-            total_tokens=F("total_tokens") + usage.input_tokens + usage.output_tokens,
-            prompt_cost=F("prompt_cost") + input_cost,
-            completion_cost=F("completion_cost") + output_cost,
-            total_cost=F("total_cost") + cost,
-            last_updated=timezone.now(),
+            **conversation_totals_added(usage, input_cost, output_cost), last_updated=timezone.now()
         )
     if error is not None:
         exchange_outcome = ExchangeOutcome.FAILED

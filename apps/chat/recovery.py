@@ -20,13 +20,12 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from apps.audit.models import Outcome
 from apps.audit.services import Actor, audit_event_record
 from apps.chat.models import Conversation, ExchangeOutcome, Message, MessageStatus, MessageType, UsageRecord
-from apps.chat.pipeline import cost_of, in_worker
+from apps.chat.pipeline import conversation_totals_added, cost_of, in_worker
 from apps.chat.signals import exchange_recorded
 from apps.engines.base import Usage, estimate_tokens
 
@@ -114,14 +113,7 @@ def _close(pk: int, actor: Actor):
         output_cost=output_cost,
         cost=cost,
     )
-    Conversation.objects.filter(pk=conversation.pk).update(
-        prompt_tokens=F("prompt_tokens") + usage.input_tokens,
-        completion_tokens=F("completion_tokens") + usage.output_tokens,
-        total_tokens=F("total_tokens") + usage.input_tokens + usage.output_tokens,
-        prompt_cost=F("prompt_cost") + input_cost,
-        completion_cost=F("completion_cost") + output_cost,
-        total_cost=F("total_cost") + cost,
-    )
+    Conversation.objects.filter(pk=conversation.pk).update(**conversation_totals_added(usage, input_cost, output_cost))
     record = UsageRecord.objects.create(
         company=message.company,
         user=conversation.user,
