@@ -168,17 +168,21 @@ class SessionMiddleware(_SessionMiddleware):
     """
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
-        session = getattr(request, "session", None)
-        if isinstance(session, SessionBase) and response.status_code < 500:  # Django saves nothing on a 5xx
-            _renew_if_due(session)
+        _renew(request, response)
         return super().process_response(request, response)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
         self.process_request(request)
         response = await self.get_response(request)
-        if _session_io_due(request, response):
+        session = getattr(request, "session", None)
+        if isinstance(session, SessionBase) and not _loaded(session) and session.session_key is not None:
+            # A cookie's session the request never read: reading its renewal time is I/O.
             return await sync_to_async(self.process_response, thread_sensitive=True)(request, response)
-        return self.process_response(request, response)
+        _renew(request, response)  # the session is loaded, or there is none: no I/O
+        save = super().process_response
+        if _save_due(session, response):
+            return await sync_to_async(save, thread_sensitive=True)(request, response)
+        return save(request, response)
 
 
 def renewal_starts_at_login(sender, request: HttpRequest | None, user, **kwargs) -> None:
@@ -207,17 +211,16 @@ def _renew_if_due(session: SessionBase) -> None:
         session[RENEWED_AT] = now
 
 
-def _session_io_due(request: HttpRequest, response: HttpResponse) -> bool:
-    """Whether SessionMiddleware.process_response would read or write the session store for this response."""
+def _renew(request: HttpRequest, response: HttpResponse) -> None:
     session = getattr(request, "session", None)
-    if not isinstance(session, SessionBase):
-        return False
-    if not _loaded(session):
-        # A cookie's session the request never read: reading its renewal time is I/O.
-        return session.session_key is not None
-    if response.status_code >= 500:
+    if isinstance(session, SessionBase) and response.status_code < 500:  # Django saves nothing on a 5xx
+        _renew_if_due(session)
+
+
+def _save_due(session, response: HttpResponse) -> bool:
+    """Whether Django's SessionMiddleware.process_response writes this (loaded or absent) session to the store."""
+    if not isinstance(session, SessionBase) or response.status_code >= 500:
         return False  # Django saves nothing on a 5xx
-    _renew_if_due(session)  # loaded: no I/O
     return (session.modified or settings.SESSION_SAVE_EVERY_REQUEST) and not session.is_empty()
 
 
