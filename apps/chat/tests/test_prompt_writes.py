@@ -14,8 +14,9 @@ from django.db import connection
 
 from apps.audit.services import Actor
 from apps.chat.models import Message, MessageStatus, MessageType, UsageRecord, new_public_id
-from apps.chat.pipeline import Delta, Failed, Finished, PromptInput, Started, answer_cancel, answer_start
+from apps.chat.pipeline import Delta, Failed, Finished, Started, answer_cancel, answer_start
 from apps.chat.services import conversation_create
+from apps.chat.tests.test_pipeline import prompt
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -71,19 +72,12 @@ def message_trigger():
                 cursor.execute("DROP TRIGGER airisk_test_trigger")
 
 
-def _prompt(conversation, text):
-    return PromptInput(
-        company=conversation.company, user=conversation.user, agent=conversation.agent, conversation=conversation,
-        text=text,
-    )  # fmt: skip
-
-
 def test_the_first_token_does_not_wait_for_the_prompts_rows(conversation, fake_llm, message_trigger):
     message_trigger("sleep")  # the user message's row takes SLOW_SECONDS to insert
 
     async def main():
         started = time.perf_counter()
-        handle = answer_start(_prompt(conversation, "trigger: how many days of leave?"))
+        handle = answer_start(prompt(conversation, "trigger: how many days of leave?"))
         events, first_delta_at = [], None
         async for event in handle.events():
             events.append(event)
@@ -113,7 +107,7 @@ def test_rows_that_cannot_be_written_stop_the_engine_and_fail_the_answer(convers
 
     async def main():
         started = time.perf_counter()
-        handle = answer_start(_prompt(conversation, "trigger: how many days of leave?"))
+        handle = answer_start(prompt(conversation, "trigger: how many days of leave?"))
         events = [event async for event in handle.events()]
         await handle.wait()
         return events, time.perf_counter() - started
@@ -136,7 +130,7 @@ def test_a_stop_from_another_user_or_company_does_not_reach_a_running_answer(
     fake_llm.script.delay = 0.2
 
     async def main():
-        handle = answer_start(_prompt(conversation, "How many days of leave?"))
+        handle = answer_start(prompt(conversation, "How many days of leave?"))
         refused, deltas = [], 0
         async for event in handle.events():
             deltas += isinstance(event, Delta)
