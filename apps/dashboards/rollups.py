@@ -103,11 +103,6 @@ def non_chat_channel(source: str) -> str:
     return "api" if source == ScanHit.Source.API else ""
 
 
-def _project(full_fields: tuple, key: tuple, fields: tuple) -> tuple:
-    values = dict(zip(full_fields, key, strict=True))
-    return tuple(values[name] for name in fields)
-
-
 class _Upsert:
     """Adding counts to one rollup table's rows, as SQL built once per process and shape (number of rows).
 
@@ -126,6 +121,7 @@ class _Upsert:
 
     def __init__(self, model, key_fields: tuple, counters: tuple, full_fields: tuple) -> None:
         opts = model._meta
+        self.model = model
         self.key_fields = key_fields
         # Where each key field sits in the full level's key (the projection of a full key onto this level).
         self.positions = tuple(full_fields.index(name) for name in key_fields)
@@ -350,20 +346,16 @@ class RollupAccumulator:
     def save(self) -> tuple[int, int]:
         """Write the sums; returns the number of full-level rows written (usage, hits)."""
         written = []
-        for levels, counters, sums in (
-            (USAGE_LEVELS, USAGE_COUNTERS, self.usage),
-            (HIT_LEVELS, HIT_COUNTERS, self.hits),
+        for upserts, counters, sums in (
+            (_USAGE_UPSERTS, USAGE_COUNTERS, self.usage),
+            (_HIT_UPSERTS, HIT_COUNTERS, self.hits),
         ):
-            full_fields = levels[0][1]
-            for index, (model, fields) in enumerate(levels):
-                projected: dict[tuple, dict] = {}
-                for key, counts in sums.items():
-                    target = projected.setdefault(_project(full_fields, key, fields), dict.fromkeys(counters, 0))
-                    for name, value in counts.items():
-                        target[name] += value
-                rows = self._save(model, fields, counters, projected)
+            groups = {key: tuple(counts[name] for name in counters) for key, counts in sums.items()}
+            for index, (upsert, rows) in enumerate(_level_rows(upserts, groups)):
+                projected = {key: dict(zip(counters, values, strict=True)) for key, values in rows.items()}
+                saved = self._save(upsert.model, upsert.key_fields, counters, projected)
                 if index == 0:
-                    written.append(rows)
+                    written.append(saved)
         self.usage, self.hits = {}, {}
         return written[0], written[1]
 
