@@ -68,6 +68,7 @@ from apps.chat.selectors import context_documents, history_turns, prompt_agent
 from apps.chat.services import agent_documents_index
 from apps.chat.signals import exchange_recorded
 from apps.companies.models import Company
+from apps.core.cache import count_in_window
 from apps.documents.selectors import Passage, passages_for
 from apps.engines.base import ChatTurn, EngineConfig, EngineError, Finish, TextDelta, Usage, estimate_tokens
 from apps.engines.prices import list_price
@@ -420,12 +421,7 @@ def rate_limit_hit(user_pk: int) -> int | None:
     allowed, window = parse_rate(settings.CHAT_RATE_PER_USER)
     now = time.time()
     slot = int(now // window)
-    key = f"chat:rate:{user_pk}:{slot}"
-    try:
-        count = cache.incr(key)  # one round trip when the window's counter exists
-    except ValueError:
-        cache.add(key, 0, timeout=window + 1)
-        count = cache.incr(key)
+    count = count_in_window(f"chat:rate:{user_pk}:{slot}", window + 1)  # one round trip on Redis
     if count > allowed:
         return max(1, int((slot + 1) * window - now) + 1)
     return None

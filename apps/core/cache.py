@@ -6,12 +6,17 @@ fills a table of about 170 response callbacks each time, which costs more CPU th
 command and gives it back, so one client per pool is safe to share between threads (redis-py's documented
 contract), and the pool is what Django already shares. Pipelines and pub/sub, which are stateful, are made per use
 by redis-py from the shared client. Selected in settings.py when CACHE_URL is redis://.
+
+``count_in_window`` is the fixed-window counter of the rate limits (the chat's prompts per user, the token
+endpoint's throttles): one round trip on Redis, where Django's ``incr`` takes two (``EXISTS``, then ``INCR``) and
+the first request of each window four (``EXISTS``, ``SET NX``, ``EXISTS``, ``INCR``).
 """
 
 from __future__ import annotations
 
 import threading
 
+from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache as _RedisCache
 from django.core.cache.backends.redis import RedisCacheClient as _RedisCacheClient
 
@@ -37,3 +42,29 @@ class RedisCache(_RedisCache):
     def __init__(self, server, params) -> None:
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+    def count_in_window(self, key: str, seconds: int) -> int:
+        """Count one event under ``key`` and return the count, this one included: ``SET key 0 EX seconds NX`` then
+        ``INCR key``, sent together in one round trip. The counter lives ``seconds`` from the window's first
+        event; callers name one key per window and keep it longer than the window (the window plus a second), so
+        that ``INCR`` never finds it expired and recreates it without an expiry."""
+        key = self.make_and_validate_key(key)
+        pipe = self._cache.get_client(key, write=True).pipeline(transaction=False)
+        pipe.set(key, 0, ex=seconds, nx=True)
+        pipe.incr(key)
+        return pipe.execute()[1]
+
+
+def count_in_window(key: str, seconds: int, alias: str = "default") -> int:
+    """Count one event in a fixed window of the cache ``alias``; returns the window's count, this one included.
+    ``key`` names the window (e.g. ``rate:<user>:<window number>``) and ``seconds`` is how long its counter is kept:
+    longer than the window. Redis: one round trip (``RedisCache.count_in_window``). Other backends (the embedded
+    default, local memory): ``incr``, and ``add`` for the window's first event; ``add`` loses a race to another
+    ``add`` of the same key, and ``incr`` then counts this event too."""
+    backend = caches[alias]
+    if isinstance(backend, RedisCache):
+        return backend.count_in_window(key, seconds)
+    try:
+        return backend.incr(key)
+    except ValueError:  # the window's first event
+        return 1 if backend.add(key, 1, timeout=seconds) else backend.incr(key)

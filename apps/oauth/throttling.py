@@ -1,8 +1,9 @@
 """Rate limits of the token endpoint, counted in the Django cache (Redis in production, so that every app
 process shares the counters).
 
-Fixed windows: one counter per key and window, one cache round trip per check in the common case. Rates
-are written ``N/period`` with period ``s``, ``m``, ``h`` or ``d`` (``sec``, ``min``, ``hour``, ``day`` too).
+Fixed windows: one counter per key and window, one cache round trip per check on Redis
+(``apps.core.cache.count_in_window``). Rates are written ``N/period`` with period ``s``, ``m``, ``h`` or ``d``
+(``sec``, ``min``, ``hour``, ``day`` too).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import math
 import re
 import time
 
-from django.core.cache import cache
+from apps.core.cache import count_in_window
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)\s*$", re.IGNORECASE)
 _PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -31,11 +32,7 @@ def throttle_hit(*, scope: str, ident: str, rate: str) -> int | None:
     now = time.time()
     window = int(now // period)
     key = f"oauth-throttle:{scope}:{ident}:{period}:{window}"
-    try:
-        count = cache.incr(key)
-    except ValueError:  # first request of the window
-        # add() loses a race to a concurrent add(); incr() then counts this request too.
-        count = 1 if cache.add(key, 1, timeout=period + 1) else cache.incr(key)
+    count = count_in_window(key, period + 1)
     if count <= limit:
         return None
     return max(1, math.ceil((window + 1) * period - now))
