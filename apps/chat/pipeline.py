@@ -584,7 +584,10 @@ def _write_prompt(inp: PromptInput, handle: AnswerHandle, prepared: Prepared) ->
                     run_id=prepared.run_id,
                     **common,
                 ),
-            ]
+            ],
+            # Two single-row INSERTs: for several rows Django's PostgreSQL backend sends one INSERT ... UNNEST with a
+            # Python-made array per column, which costs more CPU than two statements cost round trips (bench/chat.py).
+            batch_size=1,
         )
         message_pk = answer_row.pk
         updates = {"last_updated": prepared.created}

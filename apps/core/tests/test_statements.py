@@ -10,7 +10,10 @@ from django.db.models import Exists, OuterRef, Value
 from django.utils import timezone
 
 from apps.agents.models import Agent, AgentUserGrant
+from apps.audit.services import Actor
 from apps.core.statements import Statement
+from apps.oauth.models import AccessToken
+from apps.oauth.services import access_token_issue, api_client_create
 from tests.factories import AgentFactory
 
 pytestmark = pytest.mark.django_db
@@ -56,8 +59,9 @@ def test_first_sets_annotations_as_attributes_and_returns_none_without_a_row(com
     granted = _ANNOTATED.first(pk=agent.pk, user_pk=plain_user.pk)
     not_granted = _ANNOTATED.first(pk=other.pk, user_pk=plain_user.pk)
 
-    assert bool(granted.granted) is True and granted.label == "x" and granted.name == "Granted"
-    assert bool(not_granted.granted) is False and not_granted.pk == other.pk
+    # Converted as the queryset converts them (SQLite's 0/1 become booleans).
+    assert granted.granted is True and granted.label == "x" and granted.name == "Granted"
+    assert not_granted.granted is False and not_granted.pk == other.pk
     assert _ANNOTATED.first(pk=other.pk + 1000, user_pk=plain_user.pk) is None
     assert _BY_NAME.first(company_pk=company.pk, name="no such agent") is None
 
@@ -78,3 +82,45 @@ def test_a_build_that_does_not_carry_its_arguments_as_parameters_fails_loudly(co
 
     with pytest.raises(ValueError, match="unused"):
         ignoring.first(pk=1, unused=2)
+
+
+_TOKEN = Statement(
+    lambda *, jti: AccessToken.objects.select_related("client", "company", "user").filter(jti=jti), jti="str"
+)
+
+
+def _concrete(instance) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields}
+
+
+def test_first_attaches_select_related_instances_as_the_orm_does(company, plain_user, django_assert_num_queries):
+    client, _secret = api_client_create(
+        company=company, name="Related", redirect_uris="https://localhost/cb", actor=Actor.system()
+    )
+    user_row, _jwt = access_token_issue(client=client, user=plain_user)
+    generic_row, _jwt = access_token_issue(client=client, user=None)
+
+    with django_assert_num_queries(1):
+        read = _TOKEN.first(jti=user_row.jti)
+        # The relations came with the row: reading them queries nothing more.
+        relations = (read.client, read.company, read.user)
+    orm = AccessToken.objects.select_related("client", "company", "user").get(jti=user_row.jti)
+    assert _concrete(read) == _concrete(orm)
+    for mine, theirs in zip(relations, (orm.client, orm.company, orm.user), strict=True):
+        assert type(mine) is type(theirs) and _concrete(mine) == _concrete(theirs)
+        assert mine._state.adding is False and mine._state.db == "default"
+    assert isinstance(read.client.grants, list) and read.client.grants == orm.client.grants  # JSON, converted
+
+    with django_assert_num_queries(1):
+        generic = _TOKEN.first(jti=generic_row.jti)
+        assert generic.user is None  # the nullable relation, absent: None, as the ORM gives it
+    assert generic.client.pk == client.pk
+    assert _TOKEN.first(jti="no-such-token") is None
+
+
+def test_first_refuses_a_values_queryset(company):
+    values = Statement(lambda *, pk: Agent.objects.filter(pk=pk).values_list("name"))
+    AgentFactory(company=company, name="Listed")
+    assert values.rows(pk=Agent.objects.get(name="Listed").pk) == [("Listed",)]
+    with pytest.raises(TypeError, match="rows"):
+        values.first(pk=1)
