@@ -64,11 +64,12 @@ from apps.chat.models import (
     UsageRecord,
     new_public_id,
 )
-from apps.chat.selectors import context_documents, history_turns, prompt_agent
+from apps.chat.selectors import context_documents, history_turns_later, prompt_agent_later
 from apps.chat.services import agent_documents_index
 from apps.chat.signals import exchange_recorded
 from apps.companies.models import Company
 from apps.core.cache import count_in_window
+from apps.core.statements import together
 from apps.documents.selectors import Passage, passages_for
 from apps.engines.base import ChatTurn, EngineConfig, EngineError, Finish, TextDelta, Usage, estimate_tokens
 from apps.engines.prices import list_price
@@ -76,7 +77,7 @@ from apps.engines.service import stream_answer
 from apps.scanners.detectors.base import ScanContext, ScanResult
 from apps.scanners.detectors.geo import locate
 from apps.scanners.pipeline import AnswerGuard, PipelineResult, redact_for_engine, scan_prompt, without_inert
-from apps.scanners.selectors import scanner_settings_for
+from apps.scanners.selectors import scanner_settings_later
 from apps.scanners.services import scan_hits_record
 
 logger = logging.getLogger(__name__)
@@ -180,10 +181,11 @@ def _stored_redaction_map(conversation: Conversation | None) -> dict[str, str]:
     return json.loads(conversation.redaction_map)
 
 
-def _scan_input(inp: PromptInput, agent: Agent) -> InputScan:
-    """The input scanners on the prompt (sync: called in ``_prepare``'s worker thread, never on the loop)."""
+def _scan_input(inp: PromptInput, settings_map: dict) -> InputScan:
+    """The input scanners on the prompt (sync: called in ``_prepare``'s worker thread, never on the loop), with the
+    enabled scanners' settings (``scanner_settings_for``)."""
     # Only hits are recorded, so scanners whose every verdict is "allow" are not run (nor their models loaded).
-    settings_map = without_inert(scanner_settings_for(inp.company, agent))
+    settings_map = without_inert(settings_map)
     known = _stored_redaction_map(inp.conversation)
     context = ScanContext(direction="prompt", client_ip=inp.client_ip, redaction_map=dict(known))
     outcome = scan_prompt(settings_map, inp.text, context)
@@ -455,9 +457,22 @@ def instructions_with(agent_instructions: str, passages: list[Passage]) -> str:
 
 
 def _prepare(inp: PromptInput, handle: AnswerHandle) -> tuple[PromptInput, Prepared]:
-    inp = _prompt_access(inp)
+    _prompt_checks(inp)
+    # The agent with the user's access, the scanner settings and the history depend on none of each other's rows:
+    # they travel together, one round trip on PostgreSQL.
+    with together():
+        agent_read = prompt_agent_later(user=inp.user, agent=inp.agent, conversation=inp.conversation)
+        settings_read = scanner_settings_later(inp.company, inp.agent)
+        history_read = (
+            history_turns_later(conversation=inp.conversation, limit=_history_limit(inp))
+            if inp.conversation is not None
+            else None
+        )
+    agent, settings_map = agent_read(), settings_read()
+    history = history_read() if history_read is not None else None
+    inp = _with_agent(inp, agent)
     try:
-        return inp, _prepare_reads(inp, handle)
+        return inp, _prepare_reads(inp, handle, settings_map, history)
     except InputBlocked as blocked:
         # Nothing of the refused prompt was written; its hits and a usage record (outcome "blocked", no tokens) are
         # the record of the refusal.
@@ -477,9 +492,8 @@ def _prepare(inp: PromptInput, handle: AnswerHandle) -> tuple[PromptInput, Prepa
         raise Refused("blocked", str(blocked), 400) from None
 
 
-def _prompt_access(inp: PromptInput) -> PromptInput:
-    """The prompt's checks before anything is read for it; returns the input with its agent as read now, access
-    checked (``prompt_agent``): the answer, its usage and its audit use that row, not the caller's."""
+def _prompt_checks(inp: PromptInput) -> None:
+    """The prompt's checks before anything is read for it."""
     text = inp.text.strip() if isinstance(inp.text, str) else ""
     if not text:
         raise Refused("invalid_prompt", "The prompt is empty.", 400)
@@ -490,18 +504,31 @@ def _prompt_access(inp: PromptInput) -> PromptInput:
         and (inp.conversation.company_id != inp.company.pk or inp.conversation.user_id != inp.user.pk)
     ):
         raise Refused("not_found", "No such conversation or agent.", 404)
-    agent = prompt_agent(user=inp.user, agent=inp.agent, conversation=inp.conversation)
+
+
+def _history_limit(inp: PromptInput) -> int:
+    """The agent's Max Messages: as the conversation's read gave it (``prompt_conversation``: its agent is only a
+    reference until ``prompt_agent`` reads it, in the same round trip as the history), else the agent's row."""
+    limit = getattr(inp.conversation, "agent_max_messages", None)
+    return inp.agent.max_messages if limit is None else limit
+
+
+def _with_agent(inp: PromptInput, agent: Agent | None) -> PromptInput:
+    """The input with its agent as read now, access checked (``prompt_agent``): the answer, its usage and its
+    audit use that row, not the caller's."""
     if agent is None:
         raise Refused("forbidden", "This agent is no longer available to you (inactive, deleted or not granted).", 403)
-    agent.company = inp.company  # the same company (checked above): no query for it later
+    agent.company = inp.company  # the same company (checked before): no query for it later
     if inp.conversation is not None:
         inp.conversation.agent = agent
     return replace(inp, agent=agent)
 
 
-def _prepare_reads(inp: PromptInput, handle: AnswerHandle) -> Prepared:
-    """Everything the engine request needs, read (not written: see ``_write_prompt``) in autocommit mode, one
-    statement per round trip."""
+def _prepare_reads(
+    inp: PromptInput, handle: AnswerHandle, settings_map: dict, history: list[ChatTurn] | None
+) -> Prepared:
+    """Everything else the engine request needs, read (not written: see ``_write_prompt``) in autocommit mode;
+    ``history`` is the conversation's, None for a one-off exchange (the caller's turns)."""
     agent = inp.agent
     if (retry_after := rate_limit_hit(inp.user.pk)) is not None:
         raise Refused(
@@ -510,11 +537,8 @@ def _prepare_reads(inp: PromptInput, handle: AnswerHandle) -> Prepared:
             429,
             retry_after,
         )
-    scan = _scan_input(inp, agent)
-
-    if inp.conversation is not None:
-        history = history_turns(conversation=inp.conversation, limit=agent.max_messages)
-    else:
+    scan = _scan_input(inp, settings_map)
+    if history is None:
         history = list(inp.history or [])[-agent.max_messages :]
     # Earlier turns are stored as the user saw them (originals): the engine gets them with the placeholders too.
     history = [replace(turn, text=redact_for_engine(scan.settings_map, turn.text, scan.context)) for turn in history]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache, partial
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from apps.accounts.models import ApplicationUser
@@ -72,10 +73,14 @@ def _own_conversation(company: Company | None, user: ApplicationUser, public_id:
     return conversation
 
 
+# With its agent's Max Messages (``agent_max_messages``): the prompt's history is read in the same round trip as its
+# agent (``apps.chat.pipeline``), so its length cannot wait for the agent's row.
 _CONVERSATION = Statement(
-    lambda *, company_pk, user_pk, public_id: Conversation.objects.for_company(Company(pk=company_pk)).filter(
-        user_id=user_pk, public_id=public_id
-    )[:1],
+    lambda *, company_pk, user_pk, public_id: (
+        Conversation.objects.for_company(Company(pk=company_pk))
+        .filter(user_id=user_pk, public_id=public_id)
+        .annotate(agent_max_messages=F("agent__max_messages"))[:1]
+    ),
     public_id="str",
 )
 _AGENT = Statement(lambda *, pk: Agent.objects.filter(pk=pk))
@@ -94,10 +99,18 @@ def history_turns(*, conversation: Conversation, limit: int) -> list[ChatTurn]:
     """The last ``limit`` messages of the conversation the engine sees (the agent's Max Messages), oldest first.
     Failed answers and system notes are the product's, not the model's: they are left out. Read before every
     answer's first token: its SQL is built once per process and limit (``Statement``)."""
+    return history_turns_later(conversation=conversation, limit=limit)()
+
+
+def history_turns_later(*, conversation: Conversation, limit: int) -> Callable[[], list[ChatTurn]]:
+    """``history_turns`` in two steps: the query is sent now (inside ``apps.core.statements.together``, with the
+    other reads of a prompt), the returned function makes the turns of its rows."""
     if limit <= 0:
-        return []
-    rows = _history_statement(limit).rows(company_pk=conversation.company_id, conversation_pk=conversation.pk)
-    return [ChatTurn("user" if kind == MessageType.USER else "assistant", text) for kind, text in reversed(rows)]
+        return list
+    sent = _history_statement(limit).send(company_pk=conversation.company_id, conversation_pk=conversation.pk)
+    return lambda: [
+        ChatTurn("user" if kind == MessageType.USER else "assistant", text) for kind, text in reversed(sent.rows())
+    ]
 
 
 def _history_query(*, company_pk: int, conversation_pk: int, limit: int) -> QuerySet:
@@ -127,14 +140,23 @@ def prompt_agent(*, user: ApplicationUser, agent: Agent, conversation: Conversat
 
     It runs before every answer's first token, so its SQL is built once per process (``Statement``).
     """
+    return prompt_agent_later(user=user, agent=agent, conversation=conversation)()
+
+
+def prompt_agent_later(
+    *, user: ApplicationUser, agent: Agent, conversation: Conversation | None
+) -> Callable[[], Agent | None]:
+    """``prompt_agent`` in two steps: the query is sent now (inside ``apps.core.statements.together``, with the
+    other reads of a prompt), the returned function gives its row. Only ``agent.pk`` is read."""
     if not user.is_active or user.company_id is None:
-        return None  # as agents_usable_by: such a user may use no agent
-    return _PROMPT_AGENT.first(
+        return lambda: None  # as agents_usable_by: such a user may use no agent
+    sent = _PROMPT_AGENT.send(
         user_pk=user.pk,
         company_pk=user.company_id,
         agent_pk=agent.pk,
         conversation_pk=conversation.pk if conversation is not None else 0,
     )
+    return sent.first
 
 
 def _prompt_agent_query(*, user_pk: int, company_pk: int, agent_pk: int, conversation_pk: int) -> QuerySet[Agent]:

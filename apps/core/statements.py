@@ -8,7 +8,9 @@ every field converted as the ORM would (``QuerySet.raw``), ``first()`` the first
 it, ``select_related`` instances and converted annotations included, or None (what Django's ``ModelIterable``
 works out for every query, which columns make which instance and their converters, worked out once: about 0.2 ms
 of CPU less per read than ``raw()``, 1.5 ms less than the queryset for the token row and its three relations),
-``rows()`` plain tuples.
+``rows()`` plain tuples. ``send()`` runs it and leaves the result to read later: statements sent inside
+``together()`` travel to PostgreSQL in one round trip (psycopg's pipeline mode), for reads that do not depend on
+each other (the agent, the scanner settings and the history of a prompt).
 
 ``build`` must return a queryset whose shape does not depend on its arguments' values (no ``if`` on them): the
 arguments are only the stand-ins, which must reach the SQL unchanged as parameters. Each stand-in is a distinct
@@ -22,7 +24,8 @@ exactly as given fails loudly the first time it is used.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -80,22 +83,57 @@ class Statement:
     def first(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> Any:
         """The first row as the queryset itself would give it (a model instance, its ``select_related`` instances
         attached, every field and annotation converted), or None."""
-        sql, params = self.sql(using, **values)
-        connection = connections[using]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-        plan = self._plans[connection.vendor]
-        if plan is None:
-            raise TypeError("first() needs a queryset of model instances; use rows() for values() and values_list()")
-        return None if row is None else plan.instance(row, using, connection)
+        return self.send(using, **values).first()
 
     def rows(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[tuple]:
         """Plain rows, unconverted (fit for text and integer columns)."""
+        return self.send(using, **values).rows()
+
+    def send(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> Sent:
+        """Run the statement and return its result unread: inside ``together()`` on PostgreSQL the statement only
+        goes out, with the others of the block, and its rows arrive with theirs once the block ends."""
         sql, params = self.sql(using, **values)
-        with connections[using].cursor() as cursor:
+        connection = connections[using]
+        cursor = connection.cursor()
+        try:
             cursor.execute(sql, params)
+        except BaseException:
+            cursor.close()
+            raise
+        return Sent(self._plans[connection.vendor], cursor, using)
+
+
+class Sent:
+    """A statement's result, read once with ``first()`` or ``rows()`` (which close its cursor)."""
+
+    def __init__(self, plan: _RowPlan | None, cursor, using: str) -> None:
+        self._plan, self._cursor, self._using = plan, cursor, using
+
+    def first(self) -> Any:
+        if self._plan is None:
+            self._cursor.close()
+            raise TypeError("first() needs a queryset of model instances; use rows() for values() and values_list()")
+        with self._cursor as cursor:
+            row = cursor.fetchone()
+        return None if row is None else self._plan.instance(row, self._using, connections[self._using])
+
+    def rows(self) -> list[tuple]:
+        with self._cursor as cursor:
             return cursor.fetchall()
+
+
+@contextmanager
+def together(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    """Statements ``send()`` inside the block travel to the database together: one round trip for all of them on
+    PostgreSQL (psycopg's pipeline mode), read after the block. Other databases run them one by one, as sent.
+    Only for statements that do not depend on each other's results; an error in one fails the block."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    connection.ensure_connection()
+    with connection.connection.pipeline():
+        yield
 
 
 def _slot(param: Any, by_value: dict[Any, str]) -> str | _Literal:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import IntegerField, QuerySet, Value
@@ -30,17 +31,39 @@ def scanner_settings_for(company: Company | None, agent: Agent | None = None) ->
     """The enabled scanners and their settings: the agent's override, else the company default, else the
     out-of-the-box default (every scanner enabled with its settings class's defaults). One query (it runs before
     every prompt: the company's rows and the agent's in one UNION ALL)."""
-    resolved: dict[str, tuple[bool, Any]] = {name: (True, spec.default_settings()) for name, spec in SCANNERS.items()}
-    if company is None:
-        return {name: settings for name, (enabled, settings) in resolved.items() if enabled}
-    if agent is not None and agent.company_id != company.pk:
+    return scanner_settings_later(company, agent)()
+
+
+def scanner_settings_later(company: Company | None, agent: Agent | None = None) -> Callable[[], dict[str, Any]]:
+    """``scanner_settings_for`` in two steps: its query is sent now (inside ``apps.core.statements.together`` with
+    the other reads of a prompt, in the same round trip), and the returned function makes the settings of its
+    rows. Only ``agent.pk`` and ``agent.company_id`` are read."""
+    if agent is not None and company is not None and agent.company_id != company.pk:
         raise ValueError("the agent belongs to another company")
-    rows = _SETTINGS_ROWS.rows(company_pk=company.pk, agent_pk=agent.pk if agent is not None else 0)
+    if company is None:
+        return lambda: _resolved([])
+    sent = _SETTINGS_ROWS.send(company_pk=company.pk, agent_pk=agent.pk if agent is not None else 0)
+    return lambda: _resolved(sent.rows())
+
+
+def _resolved(rows: list[tuple]) -> dict[str, Any]:
+    """The enabled scanners' settings from the stored rows (the agent's win over the company's); a disabled
+    scanner's settings are not even parsed, and the defaults are made only for scanners without a row."""
+    chosen: dict[str, tuple[bool, Any, str]] = {}
     for level, scanner, enabled, data in sorted(rows, key=lambda row: row[0]):  # the agent's rows win
+        chosen[scanner] = (bool(enabled), data, "agent" if level else "company")
+    resolved: dict[str, Any] = {}
+    for name, spec in SCANNERS.items():
+        enabled, data, where = chosen.get(name, (True, None, ""))
+        if not enabled:
+            continue
+        if not where:
+            resolved[name] = spec.default_settings()
+            continue
         if isinstance(data, str):  # SQLite returns the JSON as text
             data = json.loads(data)
-        resolved[scanner] = (bool(enabled), _parsed(scanner, data, "agent" if level else "company"))
-    return {name: settings for name, (enabled, settings) in resolved.items() if enabled}
+        resolved[name] = _parsed(name, data, where)
+    return resolved
 
 
 def _settings_rows_query(*, company_pk: int, agent_pk: int) -> QuerySet:

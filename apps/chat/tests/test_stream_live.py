@@ -239,3 +239,15 @@ def test_a_slow_engine_keeps_the_stream_alive_with_pings_between_deltas(
     assert ": ping\n\n" in between
     assert body.count("event: thread.message.delta") == 3 and "event: thread.run.completed" in body
     assert body.rstrip().endswith("data: [DONE]")
+
+
+def test_the_history_sent_is_capped_at_the_agents_max_messages(asgi_server, user_token, conversation, fake_llm):
+    # Over the API the conversation's agent is read in the same round trip as the history, so the cap comes with
+    # the conversation's row (the agent's Max Messages is 4 here; a new agent's default is 20).
+    for number in range(4):
+        body = {"conversationID": conversation.public_id, "text": f"Question {number}"}
+        assert ask(asgi_server, user_token, body, accept="application/json").status_code == 200
+
+    sent = fake_llm.last.json["messages"]
+    assert [message["role"] for message in sent] == ["system", "user", "assistant", "user", "assistant", "user"]
+    assert sent[1]["content"] == "Question 1" and sent[-1]["content"] == "Question 3"

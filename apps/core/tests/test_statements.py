@@ -2,16 +2,19 @@
 ORM's own reads give (every field converted: decimals, datetimes, booleans, JSON, encrypted text), on PostgreSQL
 and on SQLite."""
 
+import tempfile
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.db.models import Exists, OuterRef, Value
 from django.utils import timezone
+from psycopg import pq
 
 from apps.agents.models import Agent, AgentUserGrant
 from apps.audit.services import Actor
-from apps.core.statements import Statement
+from apps.core.statements import Statement, together
 from apps.oauth.models import AccessToken
 from apps.oauth.services import access_token_issue, api_client_create
 from tests.factories import AgentFactory
@@ -124,3 +127,48 @@ def test_first_refuses_a_values_queryset(company):
     assert values.rows(pk=Agent.objects.get(name="Listed").pk) == [("Listed",)]
     with pytest.raises(TypeError, match="rows"):
         values.first(pk=1)
+
+
+_NAME_OF = Statement(lambda *, pk: Agent.objects.filter(pk=pk).values_list("name"))
+
+
+def test_statements_sent_together_give_the_rows_each_gives_alone(company):
+    first, second = AgentFactory(company=company, name="One"), AgentFactory(company=company, name="Two")
+
+    with together():
+        one = _NAME_OF.send(pk=first.pk)
+        two = _BY_NAME.send(company_pk=company.pk, name="Two")
+        none = _BY_NAME.send(company_pk=company.pk, name="no such agent")
+
+    assert one.rows() == [("One",)] == _NAME_OF.rows(pk=first.pk)
+    assert _fields(two.first()) == _fields(Agent.objects.get(pk=second.pk))
+    assert none.first() is None
+
+
+def test_statements_sent_together_travel_in_one_round_trip(company, django_assert_num_queries):
+    """PostgreSQL: psycopg's pipeline mode, seen in libpq's own trace of the messages sent: every statement goes
+    out before the one Sync that asks for the results. SQLite has no round trips: each statement runs as sent."""
+    agents = [AgentFactory(company=company, name=f"Agent {n}") for n in range(3)]
+    if connection.vendor != "postgresql":
+        with django_assert_num_queries(3), together():
+            sent = [_NAME_OF.send(pk=agent.pk) for agent in agents]
+            assert sent[0].rows() == [("Agent 0",)]  # run as sent: readable inside the block
+        assert [s.rows() for s in sent[1:]] == [[("Agent 1",)], [("Agent 2",)]]
+        return
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    with tempfile.TemporaryFile("w+") as trace:
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        try:
+            with together():
+                sent = [_NAME_OF.send(pk=agent.pk) for agent in agents]
+        finally:
+            pgconn.untrace()
+        trace.seek(0)
+        messages = [line.split("\t")[:3:2] for line in trace.read().splitlines()]
+    assert [s.rows() for s in sent] == [[("Agent 0",)], [("Agent 1",)], [("Agent 2",)]]
+    sent_messages = [name.split()[0] for way, name in messages if way == "F"]
+    assert sent_messages.count("Execute") == 3 and sent_messages.count("Sync") == 1
+    first_reply = next(i for i, (way, _name) in enumerate(messages) if way == "B")
+    assert [name.split()[0] for _way, name in messages[:first_reply]].count("Execute") == 3  # all out, then replies
