@@ -508,13 +508,13 @@ def _prompt_checks(inp: PromptInput) -> None:
 
 def _history_limit(inp: PromptInput) -> int:
     """The agent's Max Messages: as the conversation's read gave it (``prompt_conversation``: its agent is only a
-    reference until ``prompt_agent`` reads it, in the same round trip as the history), else the agent's row."""
+    reference until ``prompt_agent_later`` reads it, in the same round trip as the history), else the agent's row."""
     limit = getattr(inp.conversation, "agent_max_messages", None)
     return inp.agent.max_messages if limit is None else limit
 
 
 def _with_agent(inp: PromptInput, agent: Agent | None) -> PromptInput:
-    """The input with its agent as read now, access checked (``prompt_agent``): the answer, its usage and its
+    """The input with its agent as read now, access checked (``prompt_agent_later``): the answer, its usage and its
     audit use that row, not the caller's."""
     if agent is None:
         raise Refused("forbidden", "This agent is no longer available to you (inactive, deleted or not granted).", 403)
@@ -542,7 +542,7 @@ def _prepare_reads(
         history = list(inp.history or [])[-agent.max_messages :]
     # Earlier turns are stored as the user saw them (originals): the engine gets them with the placeholders too.
     history = [replace(turn, text=redact_for_engine(scan.settings_map, turn.text, scan.context)) for turn in history]
-    # What prompt_agent's row says is absent is not read: no files, no passage queries; no credential, no query.
+    # What prompt_agent_later's row says is absent is not read: no files, no passage queries; no credential, no query.
     if agent.pending_files:
         agent_documents_index(agent=agent, actor=Actor(user=inp.user, client=inp.client, ip=inp.client_ip))
     passages: list[Passage] = []

@@ -57,7 +57,7 @@ def prompt_conversation(company: Company | None, user: ApplicationUser, public_i
     """The user's own conversation for a prompt, in one query; Http404 for another user's or another company's.
 
     Its agent is not read here: the prompt's preparation reads it with the user's access checked
-    (``prompt_agent``) and puts that row in place of the reference set here, which carries only the keys."""
+    (``prompt_agent_later``) and puts that row in place of the reference set here, which carries only the keys."""
     conversation = _own_conversation(company, user, public_id)
     conversation.agent = Agent(pk=conversation.agent_id, company_id=conversation.company_id)
     return conversation
@@ -95,16 +95,13 @@ def conversation_documents(*, conversation: Conversation) -> QuerySet[Document]:
     return Document.objects.for_company(conversation.company).filter(pk__in=ids).order_by("created", "id")
 
 
-def history_turns(*, conversation: Conversation, limit: int) -> list[ChatTurn]:
+def history_turns_later(*, conversation: Conversation, limit: int) -> Callable[[], list[ChatTurn]]:
     """The last ``limit`` messages of the conversation the engine sees (the agent's Max Messages), oldest first.
     Failed answers and system notes are the product's, not the model's: they are left out. Read before every
-    answer's first token: its SQL is built once per process and limit (``Statement``)."""
-    return history_turns_later(conversation=conversation, limit=limit)()
+    answer's first token: its SQL is built once per process and limit (``Statement``).
 
-
-def history_turns_later(*, conversation: Conversation, limit: int) -> Callable[[], list[ChatTurn]]:
-    """``history_turns`` in two steps: the query is sent now (inside ``apps.core.statements.together``, with the
-    other reads of a prompt), the returned function makes the turns of its rows."""
+    In two steps: the query is sent now (inside ``apps.core.statements.together``, with the other reads of a
+    prompt), and the returned function makes the turns of its rows."""
     if limit <= 0:
         return list
     sent = _history_statement(limit).send(company_pk=conversation.company_id, conversation_pk=conversation.pk)
@@ -129,7 +126,9 @@ def _history_statement(limit: int) -> Statement:
     return Statement(partial(_history_query, limit=limit))
 
 
-def prompt_agent(*, user: ApplicationUser, agent: Agent, conversation: Conversation | None) -> Agent | None:
+def prompt_agent_later(
+    *, user: ApplicationUser, agent: Agent, conversation: Conversation | None
+) -> Callable[[], Agent | None]:
     """The agent of a prompt, read fresh in one query: None when the user may no longer use it (the agents app's
     ``agents_usable_by`` decides), else the row annotated with what the preparation must know before it reads
     anything more, so that it reads only what exists:
@@ -138,16 +137,10 @@ def prompt_agent(*, user: ApplicationUser, agent: Agent, conversation: Conversat
     - ``agent_documents``, ``conversation_files``: there are documents whose passages may be context;
     - ``credential_pk``: the company's provider credential for the agent's engine, or None.
 
-    It runs before every answer's first token, so its SQL is built once per process (``Statement``).
+    It runs before every answer's first token, so its SQL is built once per process (``Statement``). In two steps:
+    the query is sent now (inside ``apps.core.statements.together``, with the other reads of a prompt), and the
+    returned function gives its row. Only ``agent.pk`` is read.
     """
-    return prompt_agent_later(user=user, agent=agent, conversation=conversation)()
-
-
-def prompt_agent_later(
-    *, user: ApplicationUser, agent: Agent, conversation: Conversation | None
-) -> Callable[[], Agent | None]:
-    """``prompt_agent`` in two steps: the query is sent now (inside ``apps.core.statements.together``, with the
-    other reads of a prompt), the returned function gives its row. Only ``agent.pk`` is read."""
     if not user.is_active or user.company_id is None:
         return lambda: None  # as agents_usable_by: such a user may use no agent
     sent = _PROMPT_AGENT.send(
