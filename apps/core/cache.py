@@ -8,8 +8,9 @@ contract), and the pool is what Django already shares. Pipelines and pub/sub, wh
 by redis-py from the shared client. Selected in settings.py when CACHE_URL is redis://.
 
 ``count_in_window`` is the fixed-window counter of the rate limits (the chat's prompts per user, the token
-endpoint's throttles): one round trip on Redis, where Django's ``incr`` takes two (``EXISTS``, then ``INCR``) and
-the first request of each window four (``EXISTS``, ``SET NX``, ``EXISTS``, ``INCR``).
+endpoint's throttles): one round trip on Redis, where Django's ``incr`` takes two (``EXISTS``, then ``INCR``),
+and counting a window's first event with ``incr`` and ``add`` took up to four (``EXISTS``, ``SET NX``,
+``EXISTS``, ``INCR``).
 """
 
 from __future__ import annotations
