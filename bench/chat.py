@@ -79,6 +79,9 @@ def parse_args() -> argparse.Namespace:
         help="off (the latency target's condition): every scanner disabled for the company; default: out of the box",
     )
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--dump", default="", help="write every AIRisk request's first delta (ms) and phases here, as JSON lines"
+    )
     return parser.parse_args()
 
 
@@ -387,6 +390,11 @@ def summarize(n: int, engine: list[dict], airisk: list[dict]) -> tuple[str, dict
             phases.setdefault(name, []).append(value)
         if result["first"] is not None and "first_token" in found:
             paired.append(result["first"] * 1000 - found["first_token"])
+    if DUMP:
+        with open(DUMP, "a") as out:
+            for result in airisk:
+                first = result["first"] * 1000 if result["first"] is not None else None
+                out.write(json.dumps({"n": n, "first": first, **phases_of(result)}) + "\n")
     summary = ", ".join(
         f"{k} {statistics.median(v):.1f}"
         for k in ("auth", "prepare", "first_token", "write", "store")
@@ -517,8 +525,13 @@ async def capacity_phase(args, engine_port: int, port: int, seeded: dict, server
     )
 
 
+DUMP = ""
+
+
 def main() -> None:
+    global DUMP
     args = parse_args()
+    DUMP = args.dump
     if urlsplit(args.database_url).scheme.startswith("postgres"):
         ensure_database(args.database_url)
     env = server_env(args)

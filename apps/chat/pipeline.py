@@ -233,13 +233,20 @@ def cancel_key(message_id: str) -> str:
     return f"chat:cancel:{message_id}"
 
 
+class _Ping:
+    """Queued by the ping timer when the consumer has waited CHAT_PING_SECONDS; next_event turns it into None."""
+
+
+_PING = _Ping()
+
+
 class AnswerHandle:
     """The consumer's side of a running answer. ``events()`` may be abandoned: the answer still completes."""
 
     def __init__(self, message_id: str, user_message_id: str | None) -> None:
         self.message_id = message_id
         self.user_message_id = user_message_id
-        self._queue: asyncio.Queue[Event] = asyncio.Queue()
+        self._queue: asyncio.Queue[Event | _Ping] = asyncio.Queue()
         self.task: asyncio.Task | None = None
         # Set by answers_drain: the answer stops and is stored as incomplete with this reason.
         self.stop_reason: str | None = None
@@ -248,31 +255,70 @@ class AnswerHandle:
         self.waiting_engine = False
         # (company pk, user pk) of the prompt, once known: a Stop from this process is checked against it.
         self.owner: tuple[int, int] | None = None
+        # next_event's keep-alive: one timer per answer, re-armed when it fires, and the loop time since which the
+        # consumer has been waiting (None while it is not).
+        self._ping_timer: asyncio.TimerHandle | None = None
+        self._ping_seconds = 0.0
+        self._waiting_since: float | None = None
+        self._over = False
+
+    def put(self, event: Event) -> None:
+        """The generation's side: queue ``event`` for the consumer."""
+        self._queue.put_nowait(event)
+        if isinstance(event, Finished | Failed):
+            self._over = True
+            if self._ping_timer is not None:
+                self._ping_timer.cancel()
+                self._ping_timer = None
 
     async def events(self) -> AsyncIterator[Event]:
         while True:
             event = await self._queue.get()
+            if event is _PING:
+                continue
             yield event
             if isinstance(event, Finished | Failed):
                 return
 
-    async def next_event(self, timeout: float | None = None) -> Event | None:
-        """The next event, or None when ``timeout`` seconds pass without one (the stream sends a ping then).
-        Waiting on the queue, not on ``events()``: a timeout must not close the iterator."""
+    async def next_event(self, ping_after: float | None = None) -> Event | None:
+        """The next event, or None once ``ping_after`` seconds pass without one (the stream sends a ping then).
+
+        The wait is timed by one timer per answer, not one per call: a timer set and cancelled for every delta
+        cost more than writing the delta to the client did."""
         if not self._queue.empty():
-            return self._queue.get_nowait()  # no timer, no task: the common case while an answer streams
-        if timeout is None:
-            return await self._queue.get()
-        try:
-            # A timer only: asyncio.wait_for would also wrap the wait in a task of its own, for every delta.
-            async with asyncio.timeout(timeout):
-                return await self._queue.get()
-        except TimeoutError:
-            return None
+            event = self._queue.get_nowait()  # the common case while an answer streams: nothing to time
+        elif ping_after is None:
+            event = await self._queue.get()
+        else:
+            loop = asyncio.get_running_loop()
+            if self._ping_timer is None and not self._over:
+                self._ping_seconds = ping_after
+                self._ping_timer = loop.call_later(ping_after, self._ping_due)
+            self._waiting_since = loop.time()
+            try:
+                event = await self._queue.get()
+            finally:
+                self._waiting_since = None
+        return None if event is _PING else event
+
+    def _ping_due(self) -> None:
+        loop = asyncio.get_running_loop()
+        delay = self._ping_seconds
+        if self._waiting_since is not None:
+            waited = loop.time() - self._waiting_since
+            if waited >= self._ping_seconds * 0.99:  # the timer may fire a hair early
+                self._queue.put_nowait(_PING)
+            else:
+                delay = self._ping_seconds - waited
+        self._ping_timer = loop.call_later(delay, self._ping_due)
 
     def ready_event(self) -> Event | None:
         """The next event if one is already waiting, else None (without waiting)."""
-        return None if self._queue.empty() else self._queue.get_nowait()
+        while not self._queue.empty():
+            event = self._queue.get_nowait()
+            if event is not _PING:
+                return event
+        return None
 
     async def wait(self) -> None:
         """Until the answer is stored (tests, benchmarks, the JSON response mode)."""
@@ -818,7 +864,7 @@ def _ms(since: float) -> float:
 
 
 async def _run(inp: PromptInput, handle: AnswerHandle) -> None:
-    put = handle._queue.put_nowait
+    put = handle.put
     started = time.perf_counter()
     try:
         inp, prepared, auth_ms = await in_worker(_built_and_prepared, inp, handle, started)
@@ -979,7 +1025,7 @@ async def _off_loop(function: Callable[..., T], *args: Any) -> T:
 async def _generate(
     inp: PromptInput, handle: AnswerHandle, prepared: Prepared, begin_writes: Callable[[], None]
 ) -> AnswerOutcome:
-    put = handle._queue.put_nowait
+    put = handle.put
     started = time.perf_counter()
     local = _watch_cancel(handle.message_id)
     # Runs at the loop's next turn, once the engine request below has gone out and awaits the response.

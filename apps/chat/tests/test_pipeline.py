@@ -212,3 +212,33 @@ def test_missing_provider_usage_is_estimated_and_marked(conversation, fake_llm):
     handle, _events = collect(prompt(conversation))
     answer = Message.objects.get(public_id=handle.message_id)
     assert answer.usage_estimated and answer.input_tokens > 0
+
+
+def test_the_stream_pings_only_after_waiting_the_ping_interval_without_an_event():
+    """One keep-alive timer per answer (not one per delta): deltas arriving faster than the interval bring no ping;
+    a pause of more than two intervals brings pings; the timer ends with the answer."""
+    from apps.chat.pipeline import AnswerHandle
+
+    async def scenario():
+        handle = AnswerHandle("m-1", None)
+
+        async def produce():
+            for index in range(20):
+                await asyncio.sleep(0.005)
+                handle.put(Delta(str(index)))
+            await asyncio.sleep(0.5)
+            handle.put(Failed("m-1", "server_error", "The end."))
+
+        producer = asyncio.ensure_future(produce())
+        received = []
+        while not isinstance(event := await handle.next_event(0.2), Failed):
+            received.append(event)
+        await producer
+        return handle, received
+
+    handle, received = asyncio.run(scenario())
+
+    deltas, pings = received[:20], received[20:]
+    assert [delta.text for delta in deltas] == [str(index) for index in range(20)]
+    assert pings and set(pings) == {None} and len(pings) <= 3
+    assert handle._ping_timer is None
