@@ -15,6 +15,9 @@ admin.site.index_title = "Manage your company"
 admin.site.site_url = None  # no public site to link to from the admin header
 
 urlpatterns = [
+    # The Chat API first: its prompts are the busiest requests, and Django tries the patterns in order (no other
+    # route shares its paths).
+    path("", include("apps.chat.api.urls")),
     ci_path("healthz", healthz, name="healthz"),
     path("admin/password_change/", admin.site.admin_view(admin_password_change), name="admin_password_change"),
     # Ahead of admin.site.urls: Django's own view answers 500 for a reverse relation (apps/core/autocomplete.py).
@@ -28,7 +31,6 @@ urlpatterns = [
     path("", include("apps.oauth.urls")),
     path("", include("apps.users_api.urls")),
     path("", include("apps.scanners.urls")),
-    path("", include("apps.chat.api.urls")),
     path("", include("apps.monitoring.urls")),
     path("", include("apps.compliance.urls")),  # /compliance/ and /api/compliance/
     path("", include("apps.dashboards.api.urls")),

@@ -78,6 +78,8 @@ class Script:
     send_usage: bool = True  # False: act as a server that ignores include_usage
     rechunk: int = 0  # N > 0: the body in HTTP chunks of N bytes, frames split across them (0: a chunk per frame)
     hold_open: float = 0.0  # seconds between the last frame and the end of the chunked body (a slow server)
+    pause_after: int | None = None  # after this many deltas, go silent for ``pause`` seconds (a stall mid-answer)
+    pause: float = 0.0
 
     def pieces(self, text: str) -> list[str]:
         if self.deltas <= 0:
@@ -590,6 +592,8 @@ class FakeEngineServer:
         for index, piece in enumerate(pieces):
             if script.cut_after is not None and index >= script.cut_after:
                 raise _Cut
+            if script.pause_after is not None and index == script.pause_after:
+                await asyncio.sleep(script.pause)
             if script.error_after is not None and index >= script.error_after:
                 await send(encoder.error())
                 break

@@ -35,21 +35,58 @@ import httpx2
 from h11._readers import ChunkedReader
 
 
+class _ReadTimedOut(Exception):
+    """Set on a connection's reader by its read deadline: the read waiting on it raises this."""
+
+
 class AsyncioStream(httpcore2.AsyncNetworkStream):
+    """One connection. A read's timeout is watched by one timer per connection, re-armed when it fires, not by a
+    timer set and cancelled around every read (an answer is hundreds of reads, and that was a few per cent of
+    the event loop's CPU while answers streamed): when a read has waited ``timeout`` seconds, the timer fails the
+    reader, and the read raises ``ReadTimeout``. The connection is then closed by httpcore2, as after any read
+    error."""
+
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._reader = reader
         self._writer = writer
+        self._loop = asyncio.get_running_loop()
+        self._deadline: asyncio.TimerHandle | None = None
+        self._read_timeout = 0.0
+        self._read_since: float | None = None  # the loop time the waiting read started at; None: no read waits
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         try:
             if timeout is None:
                 return await self._reader.read(max_bytes)
-            async with asyncio.timeout(timeout):
+            if self._deadline is None or timeout < self._read_timeout:
+                self._watch(timeout)
+            else:
+                self._read_timeout = timeout  # longer: the armed timer, when it fires, waits for what is left
+            self._read_since = self._loop.time()
+            try:
                 return await self._reader.read(max_bytes)
-        except TimeoutError:
+            finally:
+                self._read_since = None
+        except _ReadTimedOut:
             raise httpcore2.ReadTimeout("read timed out") from None
         except OSError as exc:
             raise httpcore2.ReadError(str(exc)) from None
+
+    def _watch(self, timeout: float) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        self._read_timeout = timeout
+        self._deadline = self._loop.call_later(timeout, self._check_deadline)
+
+    def _check_deadline(self) -> None:
+        self._deadline = None
+        if self._read_since is None:
+            return  # no read waits: the next one arms the timer again
+        left = self._read_timeout - (self._loop.time() - self._read_since)
+        if left <= 0.001:  # the loop's clock ticks in milliseconds
+            self._reader.set_exception(_ReadTimedOut())
+        else:
+            self._deadline = self._loop.call_later(left, self._check_deadline)
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
         if not buffer:
@@ -64,6 +101,9 @@ class AsyncioStream(httpcore2.AsyncNetworkStream):
             raise httpcore2.WriteError(str(exc)) from None
 
     async def aclose(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
         self._writer.close()
         with contextlib.suppress(OSError):  # closing a connection the peer already dropped
             await self._writer.wait_closed()

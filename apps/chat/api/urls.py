@@ -8,6 +8,9 @@ conversations = views.GetConversationsView.as_view()
 undocumented = views.GetConversationsUndocumentedView.as_view()
 
 urlpatterns = [
+    # The prompts first: the busiest routes (Django tries the patterns in order, a regex each).
+    ci_path("api/Chat/AskAgent", stream.ask_agent, name="chat-ask-agent"),
+    ci_path("api/Chat/ChatWithAgent", stream.chat_with_agent, name="chat-with-agent"),
     ci_path("api/Chat/ListAgents", views.ListAgentsView.as_view(), name="chat-list-agents"),
     ci_path("api/Chat/CreateConversation", views.CreateConversationView.as_view(), name="chat-create-conversation"),
     ci_path("api/Chat/GetConversations", conversations, name="chat-conversations"),
@@ -33,8 +36,6 @@ urlpatterns = [
         views.DeleteConversationView.as_view(),
         name="chat-delete-conversation",
     ),
-    ci_path("api/Chat/AskAgent", stream.ask_agent, name="chat-ask-agent"),
-    ci_path("api/Chat/ChatWithAgent", stream.chat_with_agent, name="chat-with-agent"),
     ci_path("api/Chat/CancelAnswer", views.CancelAnswerQueryView.as_view(), name="chat-cancel-query"),
     ci_path("api/Chat/CancelAnswer/<message_id>", views.CancelAnswerView.as_view(), name="chat-cancel"),
     ci_path("api/Chat/SubmitFeedback", views.SubmitFeedbackView.as_view(), name="chat-feedback"),

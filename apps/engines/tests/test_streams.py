@@ -189,6 +189,31 @@ def test_read_timeout_fires_when_the_provider_goes_silent(fake):
     assert fake.wait_disconnected(2.0)
 
 
+def test_an_answer_longer_than_the_read_timeout_is_fine_while_each_delta_comes_within_it(fake):
+    # The read deadline is one timer per connection, re-armed when it fires: it must measure the wait of the read
+    # in progress, not the time since the timer was armed.
+    fake.script = Script(text="one two three four five six seven", delay=0.12)
+    started = time.monotonic()
+
+    deltas, finish = collect(fake.config(read_timeout=0.3))
+
+    assert "".join(deltas) == "one two three four five six seven"
+    assert finish.reason == "stop"
+    assert time.monotonic() - started >= 0.6
+
+
+def test_read_timeout_fires_when_the_provider_goes_silent_mid_answer(fake):
+    fake.script = Script(text="one two three four", delay=0.05, pause_after=2, pause=3.0)
+    started = time.monotonic()
+
+    texts, error = asyncio.run(_deltas_then_error(fake.config(read_timeout=0.3)))
+
+    assert texts == ["one ", "two "]
+    assert error.kind == "timeout"
+    assert time.monotonic() - started < 2.0
+    assert fake.wait_disconnected(2.0)
+
+
 def test_closing_the_stream_closes_the_upstream_connection(fake):
     fake.script = Script(text=" ".join(["word"] * 100), delay=0.02)
 
