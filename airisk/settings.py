@@ -409,21 +409,22 @@ OAUTH_AUTHORIZE_RATE_PER_IP = env.str("OAUTH_AUTHORIZE_RATE_PER_IP", default="30
 OAUTH_AUTHORIZE_RATE_PER_CLIENT = env.str("OAUTH_AUTHORIZE_RATE_PER_CLIENT", default="600/min")
 
 
-def _is_rate(value: str) -> bool:
-    import re
+def _require_rates(*names: str) -> None:
+    """Stop at startup on a malformed rate, naming it (apps/core/rates.py: the one syntax of every rate)."""
+    from apps.core.rates import is_rate
 
-    return re.fullmatch(r"\s*[1-9][0-9]*\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)\s*", value, re.I) is not None
+    for name in names:
+        if not is_rate(globals()[name]):
+            raise ImproperlyConfigured(f"{name} must look like 300/min (a positive count per s, min, hour or day).")
 
 
-for _name in (
+_require_rates(
     "OAUTH_TOKEN_RATE_PER_IP",
     "OAUTH_TOKEN_RATE_PER_CLIENT",
     "OAUTH_AUTHORIZE_RATE_PER_IP",
     "OAUTH_AUTHORIZE_RATE_PER_CLIENT",
     "SCANNER_RATE_PER_CLIENT",
-):
-    if not _is_rate(globals()[_name]):
-        raise ImproperlyConfigured(f"{_name} must look like 300/min (a positive count per s, min, hour or day).")
+)
 
 # Behind reverse proxies: how many of them append to X-Forwarded-For. The client's address is then the entry
 # that many places from the right (apps/core/net.py); with 0 the header is never read, only REMOTE_ADDR.
@@ -454,8 +455,9 @@ else:
 
     parse_keys(FIELD_ENCRYPTION_KEYS)  # fail fast on a malformed key, naming its position but never its value
 
-# Chat (docs/chat-api.md). Prompts per user: "N/sec", "N/min" or "N/hour".
+# Chat (docs/chat-api.md). Prompts per user, a rate like every other: "N/s", "N/min", "N/hour" or "N/day".
 CHAT_RATE_PER_USER = env.str("CHAT_RATE_PER_USER", default="60/min")
+_require_rates("CHAT_RATE_PER_USER")
 CHAT_MAX_PROMPT_CHARS = env.int("CHAT_MAX_PROMPT_CHARS", default=32_000)
 CHAT_MAX_FILES_PER_CONVERSATION = env.int("CHAT_MAX_FILES_PER_CONVERSATION", default=20)
 CHAT_CONTEXT_BUDGET_CHARS = env.int("CHAT_CONTEXT_BUDGET_CHARS", default=6_000)

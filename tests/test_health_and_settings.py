@@ -117,6 +117,16 @@ def test_startup_stops_on_a_malformed_authorize_rate():
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("rate", ["60/week", "60", "0/min"])
+def test_startup_stops_on_a_malformed_chat_rate(rate):
+    # Read on every prompt: a rate it cannot read failed every prompt with a 500 before startup checked it.
+    result = run_manage("check", env={**PRODUCTION_ENV, "CHAT_RATE_PER_USER": rate})
+
+    assert result.returncode != 0
+    assert "CHAT_RATE_PER_USER must look like 300/min" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_startup_stops_on_a_negative_trusted_proxy_count():
     result = run_manage("check", env={**PRODUCTION_ENV, "TRUSTED_PROXY_COUNT": "-1"})
 

@@ -69,6 +69,7 @@ from apps.chat.services import agent_documents_index
 from apps.chat.signals import exchange_recorded
 from apps.companies.models import Company
 from apps.core.cache import count_in_window
+from apps.core.rates import parse_rate
 from apps.core.statements import together
 from apps.documents.selectors import Passage, passages_for
 from apps.engines.base import ChatTurn, EngineConfig, EngineError, Finish, TextDelta, Usage, estimate_tokens
@@ -453,15 +454,6 @@ class Prepared:
     # Filled in once _write_prompt has run:
     prompt_hits: list = field(default_factory=list)  # the prompt's stored ScanHits
     message_pk: int | None = None  # the AI message's row (in a conversation), as its insert returned it
-
-
-RATE_UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
-
-
-def parse_rate(value: str) -> tuple[int, int]:
-    """'60/min' -> (60, 60)."""
-    count, _, unit = value.partition("/")
-    return int(count), RATE_UNITS[unit.strip().lower() or "min"]
 
 
 def rate_limit_hit(user_pk: int) -> int | None:
