@@ -303,6 +303,9 @@ class AnswerHandle:
         return None if event is _PING else event
 
     def _ping_due(self) -> None:
+        if self.task is not None and self.task.done():
+            self._ping_timer = None  # the answer ended without a last event (a bug elsewhere): stop re-arming
+            return
         loop = asyncio.get_running_loop()
         delay = self._ping_seconds
         if self._waiting_since is not None:

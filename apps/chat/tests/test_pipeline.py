@@ -242,3 +242,24 @@ def test_the_stream_pings_only_after_waiting_the_ping_interval_without_an_event(
     assert [delta.text for delta in deltas] == [str(index) for index in range(20)]
     assert pings and set(pings) == {None} and len(pings) <= 3
     assert handle._ping_timer is None
+
+
+def test_the_ping_timer_stops_once_the_answer_task_is_over():
+    from apps.chat.pipeline import AnswerHandle
+
+    async def scenario():
+        handle = AnswerHandle("m-2", None)
+        handle.task = asyncio.ensure_future(asyncio.sleep(0.05))
+        first = await handle.next_event(0.02)  # a ping: the task still runs
+        await handle.task
+        try:
+            async with asyncio.timeout(0.2):
+                await handle.next_event(0.02)
+        except TimeoutError:
+            pass
+        return first, handle
+
+    first, handle = asyncio.run(scenario())
+
+    assert first is None
+    assert handle._ping_timer is None
