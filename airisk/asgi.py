@@ -67,8 +67,9 @@ def request_start_receivers_for_wsgi_only() -> None:
     chat answer could start, measured in process), and there they never had anything to do: each ASGI request
     runs its sync code on a thread no other request uses meanwhile (asgiref's ThreadSensitiveContext), which holds
     no connection when the request starts, the request_finished receivers having closed it on that thread at the
-    end of the request before (the query log, kept under DEBUG only, is bounded by Django). They stay connected for the WSGI handler (airisk/wsgi.py, the WSGI benchmarks); at the end
-    of a request (request_finished) Django still closes what the request's thread opened."""
+    end of the request before (the query log, kept under DEBUG only, is bounded by Django). They stay connected
+    for the WSGI handler (airisk/wsgi.py, the WSGI benchmarks); at the end of a request (request_finished) Django
+    still closes what the request's thread opened."""
     for receiver in (reset_queries, close_old_connections):
         if request_started.disconnect(receiver):
             request_started.connect(receiver, sender=WSGIHandler)
