@@ -10,6 +10,7 @@ Days are in the company's time zone, so that "today" on a dashboard is the compa
 
 from __future__ import annotations
 
+import hashlib
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable
@@ -115,8 +116,10 @@ class _Upsert:
 
     A key with a NULL (a ScanHit without agent, the hits of the Scanner API without user, a deleted user's rows)
     never conflicts in a unique constraint, so those rows keep the former update-else-insert on ``IS NULL``: one
-    row per key, as before. A constraint with NULLs not distinct would make deleting a user fail whenever two
-    deleted users' rows of a day become the same key (``on_delete=SET_NULL``).
+    row per key, as before. On PostgreSQL that step first takes an advisory lock on the key, held until the
+    transaction ends (``_key_lock``): two writers of a new row no longer both find none and both insert one (after
+    which every later count went to both). A constraint with NULLs not distinct would make deleting a user fail
+    whenever two deleted users' rows of a day become the same key (``on_delete=SET_NULL``).
     """
 
     def __init__(self, model, key_fields: tuple, counters: tuple, full_fields: tuple) -> None:
@@ -241,7 +244,8 @@ def _write(company_pk: int, levels: list[tuple[_Upsert, dict]], first: tuple[int
             count += 1
         if count:
             steps.append(("upsert", upsert.insert_sql(count, fold), upserted))
-        steps += [("fallback", upsert, k, upsert.row(company_pk, k, rows[k]), fold) for k in rows if None in k]
+        nulls = sorted((k for k in rows if None in k), key=_null_key_order)
+        steps += [("fallback", upsert, k, upsert.row(company_pk, k, rows[k]), fold) for k in nulls]
     if len(steps) > 1 and connection.vendor == "postgresql" and all(step[0] == "upsert" for step in steps):
         steps = [("upsert", _joined(tuple(sql for _, sql, _ in steps)), [v for *_, values in steps for v in values])]
     if len(steps) == 1 and steps[0][0] == "upsert":
@@ -255,6 +259,10 @@ def _write(company_pk: int, levels: list[tuple[_Upsert, dict]], first: tuple[int
                 cursor.execute(step[1], step[2])
                 continue
             _, upsert, key, values, fold = step
+            if connection.vendor == "postgresql":
+                # No unique constraint matches a NULL: two writers could both find no row and both insert one.
+                # The key's lock, held until the transaction ends, makes the second wait and then find the row.
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_key_lock(upsert, company_pk, key)])
             if fold:
                 if first_value is None:
                     cursor.execute(f"SELECT {_FIRST_IN_CONVERSATION}", list(first))
@@ -265,6 +273,17 @@ def _write(company_pk: int, levels: list[tuple[_Upsert, dict]], first: tuple[int
             cursor.execute(update, [*values[width:], *(value for value in values[:width] if value is not None)])
             if cursor.rowcount == 0:
                 cursor.execute(insert, values)
+
+
+def _null_key_order(key: tuple) -> tuple:
+    """Keys with NULLs in one order for every writer (their locks are taken in it): None after any value."""
+    return tuple((1, "") if value is None else (0, value) for value in key)
+
+
+def _key_lock(upsert: _Upsert, company_pk: int, key: tuple) -> int:
+    """A 64-bit PostgreSQL advisory lock id for one row key of one rollup table, the same in every process."""
+    text = repr((upsert.table, company_pk, *(str(value) if value is not None else None for value in key)))
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
 
 
 def _joined(statements: tuple[str, ...]) -> str:

@@ -183,3 +183,42 @@ def test_writers_racing_for_a_new_row_all_count_in_it(company, people):
         [row] = model.objects.filter(company=company)
         assert row.hits == writers, model
     assert snapshot(company) == rebuilt(company)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writers_racing_for_a_new_row_with_a_null_key_all_count_in_one_row(company):
+    """The Scanner API's hits (no user, no agent) have NULLs in their key, which no unique constraint matches: two
+    writers that both found no row would each insert one, and every later hit would then be counted in both. On
+    PostgreSQL the update-else-insert of such a key holds a lock on the key until its transaction ends; SQLite
+    writes one at a time (see the test above)."""
+    writers = 8
+    hits = [hit(company, scanner="pii", action="flag", day=date(2026, 3, 20), agent=None, source="api")
+            for _ in range(writers)]  # fmt: skip
+    barrier = threading.Barrier(writers)
+    one_at_a_time = threading.Lock() if connection.vendor == "sqlite" else None
+    errors = []
+
+    def write(index: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            if one_at_a_time is None:
+                hits_add(company, [hits[index]], source="api")
+            else:
+                with one_at_a_time:
+                    hits_add(company, [hits[index]], source="api")
+        except Exception as error:  # reported by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write, args=(index,)) for index in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    for model in (DailyScanHits, DailyAgentScanHits):
+        [row] = model.objects.filter(company=company)
+        assert row.hits == writers, model
+    assert snapshot(company) == rebuilt(company)
