@@ -284,8 +284,8 @@ class AnswerHandle:
     async def next_event(self, ping_after: float | None = None) -> Event | None:
         """The next event, or None once ``ping_after`` seconds pass without one (the stream sends a ping then).
 
-        The wait is timed by one timer per answer, not one per call: a timer set and cancelled for every delta
-        cost more than writing the delta to the client did."""
+        The wait is timed by one timer per answer, not one per call: a timer set and cancelled around the wait for
+        every delta cost a few per cent of the event loop's CPU while answers streamed (py-spy, 50 users)."""
         if not self._queue.empty():
             event = self._queue.get_nowait()  # the common case while an answer streams: nothing to time
         elif ping_after is None:
