@@ -68,8 +68,7 @@ from apps.chat.selectors import context_documents, history_turns_later, prompt_a
 from apps.chat.services import agent_documents_index
 from apps.chat.signals import exchange_recorded
 from apps.companies.models import Company
-from apps.core.cache import count_in_window
-from apps.core.rates import parse_rate
+from apps.core.cache import over_rate
 from apps.core.statements import together
 from apps.documents.selectors import Passage, passages_for
 from apps.engines.base import ChatTurn, EngineConfig, EngineError, Finish, TextDelta, Usage, estimate_tokens
@@ -461,13 +460,7 @@ class Prepared:
 
 def rate_limit_hit(user_pk: int) -> int | None:
     """Count one prompt of the user; the seconds until the window ends when over ``CHAT_RATE_PER_USER``."""
-    allowed, window = parse_rate(settings.CHAT_RATE_PER_USER)
-    now = time.time()
-    slot = int(now // window)
-    count = count_in_window(f"chat:rate:{user_pk}:{slot}", window + 1)  # one round trip on Redis
-    if count > allowed:
-        return max(1, int((slot + 1) * window - now) + 1)
-    return None
+    return over_rate(f"chat:rate:{user_pk}", settings.CHAT_RATE_PER_USER)  # one round trip on Redis
 
 
 def prices_for(agent: Agent) -> tuple[Decimal, Decimal]:

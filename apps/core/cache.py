@@ -7,19 +7,23 @@ command and gives it back, so one client per pool is safe to share between threa
 contract), and the pool is what Django already shares. Pipelines and pub/sub, which are stateful, are made per use
 by redis-py from the shared client. Selected in settings.py when CACHE_URL is redis://.
 
-``count_in_window`` is the fixed-window counter of the rate limits (the chat's prompts per user, the token
-endpoint's throttles): one round trip on Redis, where Django's ``incr`` takes two (``EXISTS``, then ``INCR``),
-and counting a window's first event with ``incr`` and ``add`` took up to four (``EXISTS``, ``SET NX``,
-``EXISTS``, ``INCR``).
+``over_rate`` is the fixed-window check of every rate limit (the chat's prompts per user, the token and authorize
+endpoints' and the Scanner API's throttles), and ``count_in_window`` its counter: one round trip on Redis, where
+Django's ``incr`` takes two (``EXISTS``, then ``INCR``), and counting a window's first event with ``incr`` and
+``add`` took up to four (``EXISTS``, ``SET NX``, ``EXISTS``, ``INCR``).
 """
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache as _RedisCache
 from django.core.cache.backends.redis import RedisCacheClient as _RedisCacheClient
+
+from apps.core.rates import parse_rate
 
 
 class RedisCacheClient(_RedisCacheClient):
@@ -69,3 +73,15 @@ def count_in_window(key: str, seconds: int, alias: str = "default") -> int:
         return backend.incr(key)
     except ValueError:  # the window's first event
         return 1 if backend.add(key, 1, timeout=seconds) else backend.incr(key)
+
+
+def over_rate(key: str, rate: str) -> int | None:
+    """Count one event of ``key`` (who and what is limited, e.g. ``chat:rate:<user>``) against ``rate`` (``N/period``,
+    apps/core/rates.py) in fixed windows; the seconds until the window ends when this event is over the rate, else
+    None. The chat's prompts per user, the token and authorize endpoints' and the Scanner API's throttles."""
+    limit, period = parse_rate(rate)
+    now = time.time()
+    window = int(now // period)
+    if count_in_window(f"{key}:{period}:{window}", period + 1) <= limit:
+        return None
+    return max(1, math.ceil((window + 1) * period - now))

@@ -8,7 +8,7 @@ import time
 import pytest
 from django.core.cache import caches
 
-from apps.core.cache import RedisCache, count_in_window
+from apps.core.cache import RedisCache, count_in_window, over_rate
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
 
@@ -92,3 +92,12 @@ def test_module_function_on_local_memory(settings):
     settings.CACHES = {**settings.CACHES, "counter": location}
     assert [count_in_window("m", 10, alias="counter") for _ in range(3)] == [1, 2, 3]
     assert caches["counter"].get("m") == 3
+
+
+def test_over_rate_allows_the_rate_then_says_how_long_the_window_has_left(settings):
+    # The suite's cache (Redis or local memory): the chat's and the throttles' one fixed-window check.
+    key = f"test-over-rate:{secrets.token_hex(4)}"
+    assert [over_rate(key, "3/min") for _ in range(3)] == [None, None, None]
+    waits = [over_rate(key, "3/min") for _ in range(2)]
+    assert all(wait is not None and 1 <= wait <= 60 for wait in waits)
+    assert over_rate(f"{key}-other", "3/min") is None  # another key counts apart
