@@ -1,6 +1,7 @@
 """Counting exchanges and hits one at a time (the signal receivers' upserts): the same rows and numbers as a rebuild
 from the facts, whether the row exists or not, with NULL keys, and with writers racing for a new row."""
 
+import contextlib
 import threading
 from datetime import date
 
@@ -38,6 +39,32 @@ def snapshot(company) -> list[list[tuple]]:
 def rebuilt(company) -> list[list[tuple]]:
     rollups_rebuild(company)
     return snapshot(company)
+
+
+def race(writers: int, write) -> list[Exception]:
+    """``write(index)`` in ``writers`` threads released together, each on its own connection; the errors raised.
+    The in-memory SQLite test database fails a conflicting write at once instead of waiting (a shared cache), so
+    there the writers take turns: the race is PostgreSQL's."""
+    barrier = threading.Barrier(writers)
+    one_at_a_time = threading.Lock() if connection.vendor == "sqlite" else contextlib.nullcontext()
+    errors = []
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            with one_at_a_time:
+                write(index)
+        except Exception as error:  # reported by the caller's assertion
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return errors
 
 
 @pytest.fixture
@@ -143,37 +170,14 @@ def test_an_exchange_with_hits_is_one_statement_on_postgresql_and_one_per_level_
 
 @pytest.mark.django_db(transaction=True)
 def test_writers_racing_for_a_new_row_all_count_in_it(company, people):
-    """On PostgreSQL each thread has its own connection: the upserts really race for the day's new rows. The
-    in-memory SQLite test database fails a conflicting write at once instead of waiting (a shared cache), so there
-    the threads write one at a time (the race is PostgreSQL's)."""
+    """On PostgreSQL each thread has its own connection: the upserts really race for the day's new rows (``race``)."""
     user, agent = people
     writers = 8
     talk = conversation_of(user, agent)
     records = [exchange(talk, day=date(2026, 3, 19)) for _ in range(writers)]
     hits = [hit(company, scanner="pii", action="flag", day=date(2026, 3, 19), agent=agent, conversation=talk)
             for _ in range(writers)]  # fmt: skip
-    barrier = threading.Barrier(writers)
-    one_at_a_time = threading.Lock() if connection.vendor == "sqlite" else None
-    errors = []
-
-    def write(index: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            if one_at_a_time is None:
-                exchange_add(records[index], [hits[index]])
-            else:
-                with one_at_a_time:
-                    exchange_add(records[index], [hits[index]])
-        except Exception as error:  # reported by the assertion below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=write, args=(index,)) for index in range(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    errors = race(writers, lambda index: exchange_add(records[index], [hits[index]]))
 
     assert errors == []
     for model in USAGE_MODELS:
@@ -189,33 +193,12 @@ def test_writers_racing_for_a_new_row_all_count_in_it(company, people):
 def test_writers_racing_for_a_new_row_with_a_null_key_all_count_in_one_row(company):
     """The Scanner API's hits (no user, no agent) have NULLs in their key, which no unique constraint matches: two
     writers that both found no row would each insert one, and every later hit would then be counted in both. On
-    PostgreSQL the update-else-insert of such a key holds a lock on the key until its transaction ends; SQLite
-    writes one at a time (see the test above)."""
+    PostgreSQL the update-else-insert of such a key holds a lock on the key until its transaction ends (``race``:
+    SQLite's writers take turns)."""
     writers = 8
     hits = [hit(company, scanner="pii", action="flag", day=date(2026, 3, 20), agent=None, source="api")
             for _ in range(writers)]  # fmt: skip
-    barrier = threading.Barrier(writers)
-    one_at_a_time = threading.Lock() if connection.vendor == "sqlite" else None
-    errors = []
-
-    def write(index: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            if one_at_a_time is None:
-                hits_add(company, [hits[index]], source="api")
-            else:
-                with one_at_a_time:
-                    hits_add(company, [hits[index]], source="api")
-        except Exception as error:  # reported by the assertion below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=write, args=(index,)) for index in range(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    errors = race(writers, lambda index: hits_add(company, [hits[index]], source="api"))
 
     assert errors == []
     for model in (DailyScanHits, DailyAgentScanHits):
