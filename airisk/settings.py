@@ -469,6 +469,13 @@ CHAT_CANCEL_POLL_SECONDS = env.float("CHAT_CANCEL_POLL_SECONDS", default=0.5)
 # open connections get what is left of it (airisk/workers.py).
 CHAT_SHUTDOWN_GRACE_SECONDS = env.float("CHAT_SHUTDOWN_GRACE_SECONDS", default=20.0)
 CHAT_PING_SECONDS = env.float("CHAT_PING_SECONDS", default=15.0)
+# The garbage collector's first threshold in the server processes (airisk/collector.py): a young-generation
+# collection once this many more container objects were created than freed. Python's default, 700, ran one every
+# ~60 ms under 50 streaming answers, and its collections, pauses of the whole process, doubled the slowest
+# first tokens (docs/chat-api.md). At least 700; the two older generations keep Python's thresholds.
+GC_GEN0_THRESHOLD = env.int("GC_GEN0_THRESHOLD", default=5000)
+if GC_GEN0_THRESHOLD < 700:
+    raise ImproperlyConfigured("GC_GEN0_THRESHOLD must be at least 700 (Python's own default).")
 # Threads per server process for the chat's database work (keep below DB_POOL_MAX_SIZE).
 CHAT_DB_THREADS = env.int("CHAT_DB_THREADS", default=16)
 # Simultaneous upstream connections to LLM providers per server process (one per answer being streamed).
