@@ -58,13 +58,13 @@ class RequestThreadsASGIHandler(ASGIHandler):
                 executor.shutdown(wait=False)
 
     async def listen_for_disconnect(self, receive):
-        """Django's, except that a client's disconnect ends this task instead of raising ``RequestAborted`` (which
-        ``handle`` only ignores). The exception was stored on the task and reraised by ``task.result()`` in
+        """Django's, except that a disconnect ends this task instead of raising ``RequestAborted`` (which ``handle``
+        only ignores). uvicorn answers ``receive()`` with a disconnect as soon as the response is complete, so the
+        exception was raised for nearly every request, stored on the task and reraised by ``task.result()`` in
         ``handle``: its traceback held ``handle``'s frame, whose ``tasks`` held the task, a reference cycle that
-        kept every such request's objects (the request, its response, both tasks, about 80 objects) alive until
-        the collector found them; a streamed answer's client that closes its connection at the end made one per
-        answer. A task that ends either way still makes ``handle`` cancel the view's task, so a client that
-        leaves mid-request cancels the view as before."""
+        kept the request's objects (the request, its response, both tasks, about 80 objects) alive until the
+        garbage collector found them. A task that ends either way still makes ``handle`` cancel the view's task,
+        so a client that leaves mid-request cancels the view as before."""
         message = await receive()
         if message["type"] == "http.disconnect":
             return

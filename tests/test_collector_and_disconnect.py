@@ -107,11 +107,12 @@ def http_scope(url: str) -> dict:
 
 
 class Client:
-    """The ASGI side of one connection: the request, then a disconnect once ``leave`` is set."""
+    """The server's side of one connection, as uvicorn gives it to the application: the request, then a disconnect
+    once ``leave`` is set (uvicorn: when the response is complete, or when the client has gone)."""
 
-    def __init__(self, leave_after_response: bool) -> None:
+    def __init__(self, disconnect_when_complete: bool) -> None:
         self.leave = asyncio.Event()
-        self.leave_after_response = leave_after_response
+        self.disconnect_when_complete = disconnect_when_complete
         self.requested = False
         self.messages: list[dict] = []
 
@@ -124,8 +125,8 @@ class Client:
 
     async def send(self, message: dict) -> None:
         self.messages.append(message)
-        if self.leave_after_response and message["type"] == "http.response.body" and not message.get("more_body"):
-            self.leave.set()  # a streamed answer's client: it reads to the end, then closes its connection
+        if self.disconnect_when_complete and message["type"] == "http.response.body" and not message.get("more_body"):
+            self.leave.set()
 
     def body(self) -> bytes:
         return b"".join(m.get("body", b"") for m in self.messages if m["type"] == "http.response.body")
@@ -146,9 +147,9 @@ def cycles_left_by(run) -> list:
         gc.enable()
 
 
-def test_a_client_that_closes_its_connection_after_the_answer_leaves_no_aborted_request_cycle(settings):
+def test_a_completed_response_leaves_no_aborted_request_cycle(settings):
     settings.ROOT_URLCONF = __name__
-    client = Client(leave_after_response=True)
+    client = Client(disconnect_when_complete=True)
 
     garbage = cycles_left_by(
         lambda: asyncio.run(RequestThreadsASGIHandler()(http_scope("/test/streamed"), client.receive, client.send))
@@ -166,7 +167,7 @@ def test_a_client_that_closes_its_connection_after_the_answer_leaves_no_aborted_
 def test_a_client_that_leaves_mid_request_still_cancels_the_view(settings):
     settings.ROOT_URLCONF = __name__
     cancelled.clear()
-    client = Client(leave_after_response=False)
+    client = Client(disconnect_when_complete=False)
 
     async def leave_soon():
         handler = RequestThreadsASGIHandler()
