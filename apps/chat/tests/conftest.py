@@ -1,5 +1,5 @@
-"""Fixtures of the chat tests: a fake OpenAI server on loopback and an agent of company A pointing at it, granted
-to the plain user."""
+"""Fixtures of the chat tests: a fake OpenAI server on loopback, an agent of company A pointing at it, granted to the
+plain user, and a conversation of the plain user with that agent."""
 
 import time
 from decimal import Decimal
@@ -8,6 +8,8 @@ import pytest
 from django.db.backends.signals import connection_created
 
 from apps.agents.models import AgentUserGrant
+from apps.audit.services import Actor
+from apps.chat.services import conversation_create
 from apps.engines.fakes import FAKE_API_KEY, FakeEngineServer, Script
 from tests.factories import AgentFactory
 
@@ -47,6 +49,13 @@ def agent(company, plain_user, fake_llm):
     )
     AgentUserGrant.objects.create(company=company, agent=agent, user=plain_user)
     return agent
+
+
+@pytest.fixture
+def conversation(company, plain_user, agent):
+    return conversation_create(
+        company=company, user=plain_user, actor=Actor(user=plain_user), agent=agent, title="First"
+    )
 
 
 @pytest.fixture

@@ -42,13 +42,6 @@ def api(user_token):
     return client_for(user_token)
 
 
-@pytest.fixture
-def conversation(company, plain_user, agent):
-    return conversation_create(
-        company=company, user=plain_user, actor=Actor(user=plain_user), agent=agent, title="First"
-    )
-
-
 def test_list_agents_in_the_clients_shape(api, agent):
     agent.suggested_prompts = "How much leave?\nWho approves?"
     agent.greeting = "Hi!"

@@ -6,20 +6,13 @@ import time
 
 import pytest
 
-from apps.audit.services import Actor
 from apps.chat.models import Conversation, ExchangeOutcome, Message, MessageStatus, UsageRecord
 from apps.chat.pipeline import _RUNNING, Delta, PromptInput, Started, answer_start, answers_drain
-from apps.chat.services import conversation_create
 from apps.chat.tests.test_pipeline import prompt
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 FULL = "The policy allows twenty days of leave."
-
-
-@pytest.fixture
-def conversation(company, plain_user, agent):
-    return conversation_create(company=company, user=plain_user, actor=Actor(user=plain_user), agent=agent, title="D")
 
 
 def abandon_then_drain(inp, *, deltas_read, grace):

@@ -3,7 +3,6 @@ dashboards about it, against the fake OpenAI server."""
 
 import pytest
 
-from apps.audit.services import Actor
 from apps.chat.models import ExchangeOutcome, UsageRecord
 from apps.chat.pipeline import country_of
 from apps.chat.signals import exchange_recorded
@@ -13,13 +12,6 @@ from apps.scanners.models import ScanHit
 from apps.scanners.signals import hits_recorded
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def conversation(company, plain_user, agent):
-    from apps.chat.services import conversation_create
-
-    return conversation_create(company=company, user=plain_user, actor=Actor(user=plain_user), agent=agent, title="t")
 
 
 @pytest.fixture

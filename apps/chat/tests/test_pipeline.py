@@ -12,17 +12,9 @@ from apps.audit.models import AuditEvent
 from apps.audit.services import Actor
 from apps.chat.models import Conversation, ConversationFile, Message, MessageStatus, MessageType, UsageRecord
 from apps.chat.pipeline import Delta, Failed, Finished, PromptInput, Started, answer_cancel, answer_start
-from apps.chat.services import conversation_create
 from apps.documents.services import document_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def conversation(company, plain_user, agent):
-    return conversation_create(
-        company=company, user=plain_user, actor=Actor(user=plain_user), agent=agent, title="Leave"
-    )
 
 
 def prompt(conversation, text="How many days of leave?", **extra):

@@ -12,20 +12,13 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 
-from apps.audit.services import Actor
 from apps.chat.models import Message, MessageStatus, MessageType, UsageRecord, new_public_id
 from apps.chat.pipeline import Delta, Failed, Finished, Started, answer_cancel, answer_start
-from apps.chat.services import conversation_create
 from apps.chat.tests.test_pipeline import prompt
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SLOW_SECONDS = 0.6  # airisk_test_sleep: registered on every SQLite connection of the tests (conftest.py)
-
-
-@pytest.fixture
-def conversation(company, plain_user, agent):
-    return conversation_create(company=company, user=plain_user, actor=Actor(user=plain_user), agent=agent, title="T")
 
 
 @pytest.fixture

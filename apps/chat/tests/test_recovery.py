@@ -23,11 +23,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def conversation(company, plain_user, agent):
-    return conversation_create(company=company, user=plain_user, actor=Actor(user=plain_user), agent=agent, title="C")
-
-
-@pytest.fixture
 def other_conversation(other_company, other_user, other_agent):
     return conversation_create(
         company=other_company, user=other_user, actor=Actor(user=other_user), agent=other_agent, title="G"

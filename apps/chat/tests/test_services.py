@@ -21,11 +21,6 @@ from apps.chat.services import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def conversation(company, plain_user, agent):
-    return conversation_create(company=company, user=plain_user, actor=Actor(user=plain_user), agent=agent, title="Q")
-
-
 def test_conversation_create_is_audited(conversation):
     assert AuditEvent.objects.get(action="chat.conversation_created").target_id == conversation.public_id
 

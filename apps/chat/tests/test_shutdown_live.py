@@ -8,18 +8,11 @@ import pytest
 import requests
 from django.test import override_settings
 
-from apps.audit.services import Actor
 from apps.chat.models import ExchangeOutcome, Message, MessageStatus, UsageRecord
-from apps.chat.services import conversation_create
 from apps.chat.tests.test_stream_live import ask, sse_events
 from tests.asgi_server import LiveAsgiServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def conversation(company, plain_user, agent):
-    return conversation_create(company=company, user=plain_user, actor=Actor(user=plain_user), agent=agent, title="S")
 
 
 def first_delta(response) -> str:
