@@ -17,19 +17,25 @@ def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
-def run_manage(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run ``manage.py`` in a fresh process with the given environment on top of the current one."""
+def run_python(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run this Python (``-c CODE``, a script and its arguments) in a fresh process from the project's root, with the
+    given environment on top of the current one."""
     # The test settings put their defaults into os.environ; a fresh process must not inherit them.
     inherited = {k: v for k, v in os.environ.items() if k not in TEST_SETTINGS_ENV}
     full_env = {**inherited, **(env or {})}
     return subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *args],
+        [sys.executable, *args],
         cwd=ROOT,
         env=full_env,
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def run_manage(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``manage.py`` in a fresh process with the given environment on top of the current one."""
+    return run_python(str(ROOT / "manage.py"), *args, env=env)
 
 
 def json_line(output: str) -> dict:

@@ -3,10 +3,6 @@ listening task ends on a client's disconnect without leaving the request's objec
 
 import asyncio
 import gc
-import json
-import os
-import subprocess
-import sys
 
 import pytest
 from django.core.exceptions import RequestAborted
@@ -14,16 +10,8 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.urls import path
 
 from airisk.asgi import RequestThreadsASGIHandler
-from tests.helpers import ROOT, TEST_SETTINGS_ENV, run_manage
-
-PRODUCTION_LIKE = {
-    "DJANGO_SETTINGS_MODULE": "airisk.settings",
-    "DEBUG": "false",
-    "SECRET_KEY": "collector-test-" + "x" * 50,
-    "ALLOWED_HOSTS": "127.0.0.1",
-    "DATABASE_URL": "sqlite:///:memory:",
-    "FIELD_ENCRYPTION_KEYS": "YmVuY2gtb25seS1ub3QtYS1yZWFsLWtleS0wMTIzNDU=",
-}
+from tests.helpers import json_line, run_manage, run_python
+from tests.test_health_and_settings import PRODUCTION_ENV
 
 
 def collector_of_a_server_process(**env: str) -> dict:
@@ -32,17 +20,9 @@ def collector_of_a_server_process(**env: str) -> dict:
         "import gc, json, airisk.asgi;"
         "print(json.dumps({'threshold': gc.get_threshold(), 'frozen': gc.get_freeze_count()}))"
     )
-    inherited = {k: v for k, v in os.environ.items() if k not in TEST_SETTINGS_ENV}
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**inherited, **PRODUCTION_LIKE, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_python("-c", code, env={**PRODUCTION_ENV, **env})
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return json_line(result.stdout)
 
 
 def test_a_server_process_freezes_the_loaded_application_and_collects_young_objects_every_5000():
@@ -58,7 +38,7 @@ def test_the_young_generation_threshold_is_a_setting():
 
 @pytest.mark.parametrize("value", ["699", "0", "-5"])
 def test_startup_stops_on_a_young_generation_threshold_below_pythons_default(value):
-    result = run_manage("check", env={**PRODUCTION_LIKE, "GC_GEN0_THRESHOLD": value})
+    result = run_manage("check", env={**PRODUCTION_ENV, "GC_GEN0_THRESHOLD": value})
 
     assert result.returncode != 0
     assert "GC_GEN0_THRESHOLD must be at least 700" in result.stderr
