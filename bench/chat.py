@@ -12,7 +12,8 @@ What it does:
       their first requests spread over one answer's length; after --warmup seconds, every request started in the
       next --duration seconds is measured, so that about N streams are open all the time (a steady load of N
       concurrent users, the way proxy overheads such as LiteLLM's are published). Also reports the arrival rate
-      and the CPU used in the window by the server processes, the engine, this client and the whole machine;
+      and the CPU used in the window by the server processes, the engine, this client, the databases (every
+      PostgreSQL and Redis process of the machine) and the whole machine;
     - burst: --rounds rounds of N requests sent in the same millisecond (a spike: the last of the N waits for
       the other N-1 to be prepared);
     reports the time to the first delta, p50 and p99, of the engine and of AIRisk, and what AIRisk adds: the
@@ -292,6 +293,35 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+DATABASE_PROCESSES = ("postgres", "redis-server")
+
+
+def database_pids() -> list[int]:
+    """PostgreSQL's processes (the postmaster and every backend, whichever database it serves) and Redis's, by
+    their command name: on the benchmark machine they share the cores with the server, the engine and this client."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name = stat.read_text().split("(", 1)[1].rsplit(")", 1)[0]
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if name in DATABASE_PROCESSES:
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def speed_reference() -> float:
+    """Milliseconds this machine's Python takes for a fixed loop (best of 3): the benchmark machines of this
+    project differed up to twice in speed from one day to the next, and every figure of this bench scales with it."""
+    best = float("inf")
+    for _ in range(3):
+        started, total = time.perf_counter(), 0
+        for i in range(5_000_000):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
 def tree(root_pid: int) -> list[int]:
     children = Path(f"/proc/{root_pid}/task/{root_pid}/children")
     return [root_pid] + ([int(pid) for pid in children.read_text().split()] if children.exists() else [])
@@ -316,6 +346,8 @@ class CpuWindow:
         busy, total = machine_busy()
         return {
             **{name: cpu_seconds(p) for name, p in self.pids.items()},
+            # Read again each time: backends that the pool opened during the window count from when they are seen.
+            "databases": cpu_seconds(database_pids()),
             "client": sum(os.times()[:2]),
             "machine": busy,
             "machine_total": total,
@@ -446,13 +478,18 @@ async def steady_phase(args, engine_port: int, port: int, seeded: dict, pids: di
         print(row)
         used, eused = airisk["cpu"], engine["cpu"]
         per_request = used["server_seconds"] * 1000 / max(1, len(airisk["results"]))
+        database_ms = used["databases"] * 1000 / max(airisk["rate"], 0.001)
         loads.append(
             f"{n:>10} | load {load:4.1f} | engine alone {engine['rate']:6.1f} req/s, engine {eused['engine']:.2f} "
             f"cores, machine {eused['machine']:.2f} | AIRisk {airisk['rate']:6.1f} req/s: server "
             f"{used['server']:.2f} cores ({per_request:.1f} ms/request), engine {used['engine']:.2f}, client "
-            f"{used['client']:.2f}, machine {used['machine']:.2f} of {os.cpu_count()}"
+            f"{used['client']:.2f}, databases {used['databases']:.2f} ({database_ms:.1f} ms/request), machine "
+            f"{used['machine']:.2f} of {os.cpu_count()}"
         )
-    print("CPU in the measured window (cores busy on average; machine: every process, ours and others'):")
+    print(
+        "CPU in the measured window (cores busy on average; databases: PostgreSQL's and Redis's processes; machine: "
+        "every process, ours and others'):"
+    )
     print("\n".join(loads))
 
 
@@ -541,7 +578,10 @@ def main() -> None:
         [sys.executable, str(ROOT / "manage.py"), "run_demo_llm", "--port", str(engine_port)], env=env, cwd=ROOT
     )
     seeded = seed(env, f"http://127.0.0.1:{engine_port}/v1", max(args.streams, 200), args.scanners)
-    print(f"scanners {args.scanners}, {args.workers} uvicorn workers, load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"scanners {args.scanners}, {args.workers} uvicorn workers, load average {os.getloadavg()[0]:.1f}, "
+        f"speed reference {speed_reference():.0f} ms (a fixed Python loop: lower is faster)"
+    )
     gunicorn = Path(sys.executable).with_name("gunicorn")
     server = subprocess.Popen(
         [str(gunicorn), "airisk.asgi:application", "-k", "airisk.workers.UvicornWorker", "-w", str(args.workers),
