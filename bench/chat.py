@@ -281,33 +281,39 @@ def pss_mb(root_pid: int) -> float:
     return rss_mb(root_pid, "Pss:", "smaps_rollup")
 
 
+def stat_cpu_seconds(stat: str) -> float:
+    """User plus system CPU time in a process's ``/proc/PID/stat`` line."""
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14, 15 of proc(5))
+
+
 def cpu_seconds(pids: list[int]) -> float:
     """User plus system CPU time the processes have used so far (children that ended not counted)."""
-    total = 0
+    total = 0.0
     for pid in pids:
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += stat_cpu_seconds(Path(f"/proc/{pid}/stat").read_text())
         except (FileNotFoundError, ProcessLookupError):
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
-    return total / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 DATABASE_PROCESSES = ("postgres", "redis-server")
 
 
-def database_pids() -> list[int]:
-    """PostgreSQL's processes (the postmaster and every backend, whichever database it serves) and Redis's, by
-    their command name: on the benchmark machine they share the cores with the server, the engine and this client."""
-    pids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+def database_cpu() -> dict[int, float]:
+    """CPU seconds so far of each of PostgreSQL's processes (the postmaster and every backend, whichever database it
+    serves) and Redis's, by their command name: on the benchmark machine they share the cores with the server, the
+    engine and this client."""
+    seconds = {}
+    for path in Path("/proc").glob("[0-9]*/stat"):
         try:
-            name = stat.read_text().split("(", 1)[1].rsplit(")", 1)[0]
-        except (FileNotFoundError, ProcessLookupError, IndexError):
+            stat = path.read_text()
+        except (FileNotFoundError, ProcessLookupError):
             continue
-        if name in DATABASE_PROCESSES:
-            pids.append(int(stat.parent.name))
-    return pids
+        if stat.split("(", 1)[1].rsplit(")", 1)[0] in DATABASE_PROCESSES:
+            seconds[int(path.parent.name)] = stat_cpu_seconds(stat)
+    return seconds
 
 
 def speed_reference() -> float:
@@ -346,8 +352,6 @@ class CpuWindow:
         busy, total = machine_busy()
         return {
             **{name: cpu_seconds(p) for name, p in self.pids.items()},
-            # Read again each time: backends that the pool opened during the window count from when they are seen.
-            "databases": cpu_seconds(database_pids()),
             "client": sum(os.times()[:2]),
             "machine": busy,
             "machine_total": total,
@@ -356,14 +360,21 @@ class CpuWindow:
 
     def start(self) -> None:
         self.before = self._read()
+        self.databases_before = database_cpu()
 
     def stop(self) -> dict[str, float]:
         after = self._read()
+        databases_after = database_cpu()
         wall = after["wall"] - self.before["wall"]
-        used = {name: (after[name] - self.before[name]) / wall for name in after if name not in ("wall",)}
+        seconds = {name: after[name] - self.before[name] for name in after if name != "wall"}
+        # Per process: a backend opened in the window counts whole, one that ended in it is left out (its last
+        # reading is gone), instead of its earlier CPU being subtracted from the others'.
+        seconds["databases"] = sum(cpu - self.databases_before.get(pid, 0.0) for pid, cpu in databases_after.items())
+        used = {name: value / wall for name, value in seconds.items()}
         cores = used.pop("machine_total")
         used["machine"] = used["machine"] / cores * (os.cpu_count() or 1) if cores else 0.0
-        used["server_seconds"] = (after["server"] - self.before["server"]) if "server" in after else 0.0
+        used["server_seconds"] = seconds.get("server", 0.0)
+        used["databases_seconds"] = seconds["databases"]
         return used
 
 
@@ -477,8 +488,9 @@ async def steady_phase(args, engine_port: int, port: int, seeded: dict, pids: di
         row, _ = summarize(n, engine["results"], airisk["results"])
         print(row)
         used, eused = airisk["cpu"], engine["cpu"]
-        per_request = used["server_seconds"] * 1000 / max(1, len(airisk["results"]))
-        database_ms = used["databases"] * 1000 / max(airisk["rate"], 0.001)
+        requests = max(1, len(airisk["results"]))
+        per_request = used["server_seconds"] * 1000 / requests
+        database_ms = used["databases_seconds"] * 1000 / requests
         loads.append(
             f"{n:>10} | load {load:4.1f} | engine alone {engine['rate']:6.1f} req/s, engine {eused['engine']:.2f} "
             f"cores, machine {eused['machine']:.2f} | AIRisk {airisk['rate']:6.1f} req/s: server "
